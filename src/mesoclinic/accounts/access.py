@@ -1,0 +1,119 @@
+"""Who is acting, in which organisation and clinic, with which role.
+
+Every page and endpoint reads clinical data through a ``Workspace``: it carries the one
+organisation the request may see, so selectors can scope every query by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from mesoclinic.accounts.models import Clinic, Membership, Organisation, Role, User
+
+SESSION_ORGANISATION_KEY = "organisation_id"
+SESSION_CLINIC_KEY = "clinic_id"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    user: User
+    membership: Membership
+    clinics: list[Clinic] = field(default_factory=list)
+    clinic: Clinic | None = None
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.membership.organisation
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    @property
+    def can_write(self) -> bool:
+        return self.membership.can_write
+
+    def has_role(self, *roles: str) -> bool:
+        return self.membership.role in roles
+
+
+def workspace_for(
+    user: User, *, organisation_id: int | None = None, clinic_id: int | None = None
+) -> Workspace | None:
+    """The user's workspace, or None when they have no active membership.
+
+    Takes the requested organisation when the user is an active member of it, otherwise
+    their first active membership; the clinic likewise falls back to the membership's
+    default clinic and then to the organisation's first active clinic.
+    """
+    if not user.is_active:
+        return None
+    memberships = list(
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("organisation")
+        .order_by("organisation__name", "pk")
+    )
+    if not memberships:
+        return None
+    membership = next(
+        (m for m in memberships if m.organisation_id == organisation_id), memberships[0]
+    )
+    clinics = list(
+        Clinic.objects.filter(organisation_id=membership.organisation_id, is_active=True)
+    )
+    wanted = clinic_id or membership.default_clinic_id
+    clinic = next((c for c in clinics if c.pk == wanted), clinics[0] if clinics else None)
+    return Workspace(user=user, membership=membership, clinics=clinics, clinic=clinic)
+
+
+def request_workspace(request: HttpRequest) -> Workspace:
+    """The workspace ``staff_view`` (or the API's token auth) attached to the request."""
+    workspace: Workspace | None = getattr(request, "workspace", None)
+    if workspace is None:
+        raise PermissionDenied
+    return workspace
+
+
+View = Callable[..., HttpResponseBase]
+
+
+def staff_view(
+    *, roles: tuple[str, ...] | None = None, write: bool = False
+) -> Callable[[View], View]:
+    """Decorate a page: signed in with an active membership, one of ``roles`` if given.
+
+    ``write=True`` marks a page that exists to change data (a form and its submission):
+    read-only roles get 403 for every method.
+    Anonymous users go to the login page.
+    """
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            workspace: Workspace | None = getattr(request, "workspace", None)
+            if workspace is None:
+                if request.user.is_authenticated:
+                    # A patient's portal account, or a superuser without a membership.
+                    raise PermissionDenied
+                return redirect_to_login(request.get_full_path())
+            if roles is not None and workspace.role not in roles:
+                raise PermissionDenied
+            if write and not workspace.can_write:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+ADMIN_ONLY = (Role.ADMIN,)
+AUDIT_READERS = (Role.ADMIN, Role.AUDITOR)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mesoclinic.accounts.access import SESSION_CLINIC_KEY, SESSION_ORGANISATION_KEY, workspace_for
+from mesoclinic.accounts.models import User
+
+
+def _is_portal_user(user: User) -> bool:
+    from mesoclinic.patients.models import Patient
+
+    return Patient.objects.filter(user=user).exists()
+
+
+class ActiveMembershipMiddleware:
+    """Attach ``request.workspace``; sign out a user whose access has been withdrawn.
+
+    Deactivation takes effect on the user's next request, not at their next sign-in.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.workspace = None  # type: ignore[attr-defined]
+        user = request.user
+        if user.is_authenticated and not request.path.startswith("/api/"):
+            workspace = workspace_for(
+                user,
+                organisation_id=request.session.get(SESSION_ORGANISATION_KEY),
+                clinic_id=request.session.get(SESSION_CLINIC_KEY),
+            )
+            if workspace is None and not user.is_superuser and not _is_portal_user(user):
+                logout(request)
+                messages.error(request, _("Your access has been withdrawn. Ask your clinic admin."))
+                return redirect("login")
+            request.workspace = workspace  # type: ignore[attr-defined]
+            if workspace is not None and workspace.clinic is not None:
+                timezone.activate(workspace.clinic.tzinfo)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

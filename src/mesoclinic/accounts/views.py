@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mesoclinic.accounts.access import (
+    ADMIN_ONLY,
+    SESSION_CLINIC_KEY,
+    Workspace,
+    request_workspace,
+    staff_view,
+)
+from mesoclinic.accounts.forms import EmailAuthenticationForm, StaffInviteForm
+from mesoclinic.accounts.models import Membership
+from mesoclinic.accounts.services import (
+    membership_deactivate,
+    membership_reactivate,
+    staff_invite,
+)
+from mesoclinic.core.audit import audit_record
+from mesoclinic.core.errors import DomainError
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("password_change_done")
+
+    @method_decorator(transaction.atomic)
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        workspace = getattr(self.request, "workspace", None)
+        audit_record(
+            action="auth.password_change",
+            actor=form.user,
+            organisation=workspace.organisation if workspace else None,
+            obj=form.user,
+        )
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("password_reset_complete")
+
+    @method_decorator(transaction.atomic)
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        membership = form.user.memberships.filter(is_active=True).first()
+        audit_record(
+            action="auth.password_reset",
+            actor=form.user,
+            organisation=membership.organisation if membership else None,
+            obj=form.user,
+        )
+        return response
+
+
+@staff_view()
+@require_POST
+def clinic_switch(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    wanted = request.POST.get("clinic_id", "")
+    clinic = next((c for c in workspace.clinics if str(c.pk) == wanted), None)
+    if clinic is None:
+        raise Http404("No such clinic")
+    request.session[SESSION_CLINIC_KEY] = clinic.pk
+    next_url = request.POST.get("next", "")
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("dashboard")
+    return redirect(next_url)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    if request.method == "POST":
+        form = StaffInviteForm(request.POST, organisation=workspace.organisation)
+        if form.is_valid():
+            try:
+                membership = staff_invite(
+                    organisation=workspace.organisation,
+                    email=form.cleaned_data["email"],
+                    full_name=form.cleaned_data["full_name"],
+                    role=form.cleaned_data["role"],
+                    default_clinic=form.cleaned_data["default_clinic"],
+                    acting_user=workspace.user,
+                    base_url=request.build_absolute_uri("/"),
+                )
+            except DomainError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Invitation sent to %(email)s.") % {"email": membership.user.email},
+                )
+                return redirect("staff")
+    else:
+        form = StaffInviteForm(organisation=workspace.organisation)
+    memberships = (
+        Membership.objects.filter(organisation=workspace.organisation)
+        .select_related("user", "default_clinic")
+        .order_by("-is_active", "user__full_name")
+    )
+    return render(
+        request,
+        "accounts/staff.html",
+        {"form": form, "memberships": memberships},
+        status=422 if form.errors else 200,
+    )
+
+
+def _membership_of_org(workspace: Workspace, membership_id: int) -> Membership:
+    membership = (
+        Membership.objects.filter(organisation=workspace.organisation, pk=membership_id)
+        .select_related("user", "organisation")
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such staff member")
+    return membership
+
+
+@staff_view(roles=ADMIN_ONLY)
+@require_POST
+def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    membership = _membership_of_org(workspace, membership_id)
+    try:
+        membership_deactivate(membership=membership, acting_user=workspace.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("%(name)s can no longer sign in here.") % {"name": membership.user.full_name}
+        )
+    return redirect("staff")
+
+
+@staff_view(roles=ADMIN_ONLY)
+@require_POST
+def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    membership = _membership_of_org(workspace, membership_id)
+    membership_reactivate(membership=membership, acting_user=workspace.user)
+    messages.success(request, _("%(name)s has access again.") % {"name": membership.user.full_name})
+    return redirect("staff")

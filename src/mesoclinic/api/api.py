@@ -1,0 +1,101 @@
+"""The JSON API at /api/v1/. Each app contributes its router from ``<app>/api.py``."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from mesoclinic.api.auth import BearerToken
+from mesoclinic.api.problems import field_errors, problem
+from mesoclinic.core.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="mesoclinic API",
+    version="1",
+    description=(
+        "JSON API of mesoclinic. Authenticate with `Authorization: Bearer TOKEN` "
+        "(create one with `mesoclinic token create --email EMAIL`). Errors are "
+        "`application/problem+json` with an `errors` list of `{field, message}`."
+    ),
+    auth=BearerToken(),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return problem(
+        status=422,
+        title="Invalid input",
+        detail="Some fields are missing or have values that cannot be accepted.",
+        errors=field_errors(exc.errors),
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = problem(
+        status=401,
+        title="Not authenticated",
+        detail="Send a valid, unrevoked API token as 'Authorization: Bearer TOKEN'.",
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="mesoclinic"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        return problem(
+            status=400,
+            title="Unreadable request body",
+            detail="The request body must be a JSON document encoded as UTF-8.",
+        )
+    return problem(status=exc.status_code, title=str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(status=404, title="Not found")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return problem(
+        status=403, title="Forbidden", detail=str(exc) or "Your role does not allow this action."
+    )
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
+    return problem(
+        status=exc.status,
+        title="Conflict" if exc.status == 409 else "Not possible",
+        detail=exc.message,
+        errors=errors,
+        **getattr(exc, "problem_extra", {}),
+    )
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unhandled API error on %s %s", request.method, request.path)
+    return problem(status=500, title="Internal error", detail="The error has been logged.")
+
+
+def _register_routers() -> None:
+    from mesoclinic.patients.api import router as patients_router
+
+    api.add_router("/patients", patients_router, tags=["patients"])
+
+
+_register_routers()

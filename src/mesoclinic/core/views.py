@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import DatabaseError, connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from mesoclinic.accounts.access import AUDIT_READERS, Workspace, request_workspace, staff_view
+from mesoclinic.core.audit import audit_record
+from mesoclinic.core.forms import AuditFilterForm
+from mesoclinic.core.models import AuditEvent
+from mesoclinic.core.selectors import AuditFilter, audit_events
+from mesoclinic.patients.selectors import patient_queryset
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers a query, 503 when it does not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send staff to their dashboard, patients to the portal, everyone else to sign in."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if getattr(request, "workspace", None) is None:
+        return redirect("portal:home")
+    return redirect("dashboard")
+
+
+@staff_view()
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    recent = patient_queryset(organisation=workspace.organisation).order_by("-created_at")[:5]
+    return render(
+        request,
+        "core/dashboard.html",
+        {"today": timezone.localdate(), "recent_patients": recent},
+    )
+
+
+def _filter_from(request: HttpRequest, workspace: Workspace) -> tuple[AuditFilterForm, AuditFilter]:
+    form = AuditFilterForm(request.GET or None, organisation=workspace.organisation)
+    filters = form.to_filter() if form.is_bound and form.is_valid() else AuditFilter()
+    return form, filters
+
+
+@staff_view(roles=AUDIT_READERS)
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    form, filters = _filter_from(request, workspace)
+    events = audit_events(
+        organisation=workspace.organisation, filters=filters, tz=timezone.get_current_timezone()
+    )
+    page = Paginator(events, settings.AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "core/audit_list.html",
+        {"form": form, "page": page, "query_string": query.urlencode()},
+        status=422 if form.errors else 200,
+    )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells that start like a formula; a leading quote keeps them as text.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_view(roles=AUDIT_READERS)
+@require_GET
+def audit_export(request: HttpRequest) -> HttpResponseBase:
+    workspace = request_workspace(request)
+    form, filters = _filter_from(request, workspace)
+    if form.errors:
+        return audit_list(request)
+    tz = timezone.get_current_timezone()
+    events = audit_events(organisation=workspace.organisation, filters=filters, tz=tz)
+    with transaction.atomic():
+        audit_record(
+            action="audit.export",
+            actor=workspace.user,
+            organisation=workspace.organisation,
+            changes={"filters": {"new": request.GET.urlencode()}},
+        )
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(
+            [
+                "time",
+                "user",
+                "action",
+                "object_type",
+                "object_id",
+                "object",
+                "patient_mrn",
+                "source_ip",
+                "via",
+                "changes",
+            ]
+        )
+        event: AuditEvent
+        for event in events.iterator(chunk_size=2000):
+            yield writer.writerow(
+                _csv_cell(v)
+                for v in [
+                    timezone.localtime(event.occurred_at, tz).isoformat(),
+                    event.actor_email,
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    event.object_repr,
+                    event.patient.mrn if event.patient else "",
+                    event.source_ip,
+                    event.via,
+                    _json(event.changes),
+                ]
+            )
+
+    stamp = timezone.localtime(timezone.now(), tz).strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from mesoclinic.accounts.access import Workspace, request_workspace
+from mesoclinic.accounts.models import Clinic
+from mesoclinic.core.errors import DomainError
+from mesoclinic.patients.models import Patient
+from mesoclinic.patients.schemas import PatientIn, PatientOut, PatientPage, PatientPatch
+from mesoclinic.patients.selectors import patient_get, patient_get_for_chart, patient_search
+from mesoclinic.patients.services import (
+    PatientDetails,
+    PossibleDuplicate,
+    patient_create,
+    patient_update,
+)
+
+router = Router()
+
+
+def _workspace(request: HttpRequest, *, write: bool = False) -> Workspace:
+    workspace = request_workspace(request)
+    if write and not workspace.can_write:
+        raise PermissionDenied("Your role is read-only.")
+    return workspace
+
+
+def _clinic(workspace: Workspace, clinic_id: int | None) -> Clinic | None:
+    if clinic_id is None:
+        return None
+    clinic = next((c for c in workspace.clinics if c.pk == clinic_id), None)
+    if clinic is None:
+        raise DomainError(
+            "No clinic with this id in your organisation.", field="preferred_clinic_id"
+        )
+    return clinic
+
+
+class SearchParams(Schema):
+    q: str = Field("", max_length=200, description="Name, record number, phone or email")
+    limit: int = Field(25, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+@router.get("", response=PatientPage, summary="List or search patients")
+def list_patients(request: HttpRequest, params: Query[SearchParams]) -> dict[str, object]:
+    workspace = _workspace(request)
+    patients = patient_search(organisation=workspace.organisation, query=params.q)
+    page = list(patients[params.offset : params.offset + params.limit])
+    return {
+        "count": patients.count(),
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": [PatientOut.from_patient(p) for p in page],
+    }
+
+
+def _raise_duplicate(exc: PossibleDuplicate) -> None:
+    exc.problem_extra = {  # type: ignore[attr-defined]
+        "possible_duplicates": [
+            {
+                "id": p.pk,
+                "mrn": p.mrn,
+                "given_name": p.given_name,
+                "family_name": p.family_name,
+                "date_of_birth": p.date_of_birth.isoformat(),
+            }
+            for p in exc.duplicates
+        ],
+    }
+    raise exc
+
+
+@router.post("", response={201: PatientOut}, summary="Register a patient")
+def create_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, object]]:
+    """A likely duplicate (same name and date of birth) answers 409 with the candidates,
+    unless `confirm_not_duplicate` is true."""
+    workspace = _workspace(request, write=True)
+    details = PatientDetails(
+        given_name=payload.given_name,
+        family_name=payload.family_name,
+        date_of_birth=payload.date_of_birth,
+        sex_at_birth=payload.sex_at_birth.value,
+        email=payload.email,
+        phone=payload.phone,
+        address=payload.address,
+        preferred_clinic=_clinic(workspace, payload.preferred_clinic_id),
+    )
+    try:
+        patient = patient_create(
+            organisation=workspace.organisation,
+            details=details,
+            acting_user=workspace.user,
+            confirm_not_duplicate=payload.confirm_not_duplicate,
+        )
+    except PossibleDuplicate as exc:
+        _raise_duplicate(exc)
+    return 201, PatientOut.from_patient(patient)
+
+
+@router.get("/{int:patient_id}", response=PatientOut, summary="Read a patient (audited)")
+def read_patient(request: HttpRequest, patient_id: int) -> dict[str, object]:
+    workspace = _workspace(request)
+    return PatientOut.from_patient(
+        patient_get_for_chart(workspace=workspace, patient_id=patient_id)
+    )
+
+
+@router.patch("/{int:patient_id}", response=PatientOut, summary="Change a patient's details")
+def update_patient(
+    request: HttpRequest, patient_id: int, payload: PatientPatch
+) -> dict[str, object]:
+    workspace = _workspace(request, write=True)
+    patient: Patient = patient_get(workspace=workspace, patient_id=patient_id)
+    current = PatientDetails.of(patient)
+    given = payload.model_dump(exclude_unset=True)
+    changes: dict[str, object] = {
+        name: value for name, value in given.items() if name != "preferred_clinic_id"
+    }
+    if "sex_at_birth" in changes and changes["sex_at_birth"] is not None:
+        changes["sex_at_birth"] = str(changes["sex_at_birth"])
+    if "preferred_clinic_id" in given:
+        changes["preferred_clinic"] = _clinic(workspace, given["preferred_clinic_id"])
+    updated = patient_update(
+        patient=patient,
+        details=replace(current, **changes),  # type: ignore[arg-type]
+        acting_user=workspace.user,
+    )
+    return PatientOut.from_patient(updated)

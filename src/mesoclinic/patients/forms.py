@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mesoclinic.accounts.models import Clinic, Organisation
+from mesoclinic.patients import validators
+from mesoclinic.patients.models import SexAtBirth
+from mesoclinic.patients.services import PatientDetails
+
+
+class PatientForm(forms.Form):
+    given_name = forms.CharField(label=_("Given name"), max_length=10_000)
+    family_name = forms.CharField(label=_("Family name"), max_length=10_000)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sex_at_birth = forms.ChoiceField(label=_("Sex at birth"), choices=SexAtBirth.choices)
+    email = forms.CharField(
+        label=_("Email"),
+        required=False,
+        max_length=10_000,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        required=False,
+        max_length=10_000,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    preferred_clinic = forms.ModelChoiceField(
+        label=_("Preferred clinic"), queryset=Clinic.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only this organisation's clinics can be chosen; another's id is "not a valid choice".
+        field = self.fields["preferred_clinic"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Clinic.objects.filter(organisation=organisation, is_active=True)
+
+    def _clean_with(self, name: str, cleaner: Any, **kwargs: Any) -> Any:
+        try:
+            return cleaner(self.cleaned_data[name], **kwargs)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_given_name(self) -> str:
+        return self._clean_with("given_name", validators.clean_name, label=_("Given name"))
+
+    def clean_family_name(self) -> str:
+        return self._clean_with("family_name", validators.clean_name, label=_("Family name"))
+
+    def clean_date_of_birth(self) -> dt.date:
+        return self._clean_with(
+            "date_of_birth", validators.clean_date_of_birth, today=timezone.localdate()
+        )
+
+    def clean_email(self) -> str:
+        return self._clean_with("email", validators.clean_email)
+
+    def clean_phone(self) -> str:
+        return self._clean_with("phone", validators.clean_phone)
+
+    def clean_address(self) -> str:
+        return self._clean_with("address", validators.clean_address)
+
+    def details(self) -> PatientDetails:
+        data = self.cleaned_data
+        return PatientDetails(
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            date_of_birth=data["date_of_birth"],
+            sex_at_birth=data["sex_at_birth"],
+            email=data["email"],
+            phone=data["phone"],
+            address=data["address"],
+            preferred_clinic=data["preferred_clinic"],
+        )
+
+
+class PatientCreateForm(PatientForm):
+    confirm_not_duplicate = forms.BooleanField(
+        label=_("I have checked: this is a different person. Create a new record."),
+        required=False,
+        widget=forms.CheckboxInput,
+    )

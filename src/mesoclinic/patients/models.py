@@ -1,0 +1,85 @@
+"""The patient record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mesoclinic.core.models import TimeStampedModel
+
+
+class SexAtBirth(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    INTERSEX = "intersex", _("Intersex")
+    UNKNOWN = "unknown", _("Not recorded")
+
+
+class Patient(TimeStampedModel):
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="patients"
+    )
+    # Medical record number: the organisation's prefix and a sequence, e.g. DHC-000042.
+    mrn = models.CharField(_("record number"), max_length=20, editable=False)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    date_of_birth = models.DateField(_("date of birth"))
+    sex_at_birth = models.CharField(_("sex at birth"), max_length=16, choices=SexAtBirth.choices)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Digits of ``phone`` only, so "+44 20 7946 0000" is found by "02079460000"'s tail.
+    phone_digits = models.CharField(max_length=16, blank=True, editable=False)
+    address = models.TextField(_("address"), blank=True)
+    preferred_clinic = models.ForeignKey(
+        "accounts.Clinic",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("preferred clinic"),
+    )
+    # The patient's own sign-in for the portal, if they have one.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="patient_record",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["family_name", "given_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "mrn"], name="patient_mrn_unique_in_organisation"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(given_name="") & ~models.Q(family_name=""),
+                name="patient_names_not_empty",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organisation", "family_name", "given_name"], name="patient_org_name_idx"
+            ),
+            models.Index(fields=["organisation", "date_of_birth"], name="patient_org_dob_idx"),
+            models.Index(fields=["organisation", "phone_digits"], name="patient_org_phone_idx"),
+            models.Index(fields=["organisation", "email"], name="patient_org_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def age_on(self, day: dt.date) -> int:
+        before_birthday = (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day)
+        return day.year - self.date_of_birth.year - int(before_birthday)

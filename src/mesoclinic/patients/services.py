@@ -1,0 +1,166 @@
+"""Every write to the patient record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from mesoclinic.accounts.models import Clinic, Organisation, User
+from mesoclinic.core.audit import audit_record, created, diff, snapshot
+from mesoclinic.core.errors import Conflict, DomainError
+from mesoclinic.patients.models import Patient
+from mesoclinic.patients.selectors import likely_duplicates
+from mesoclinic.patients.validators import phone_digits
+
+AUDITED_FIELDS = [
+    "mrn",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "email",
+    "phone",
+    "address",
+    "preferred_clinic",
+]
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    """The editable part of a patient record, already validated at the edge."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    sex_at_birth: str
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+    preferred_clinic: Clinic | None = None
+
+    @classmethod
+    def of(cls, patient: Patient) -> PatientDetails:
+        return cls(**{name: getattr(patient, name) for name in cls.__dataclass_fields__})
+
+
+class PossibleDuplicate(Conflict):
+    """Another patient of the organisation has the same name and date of birth."""
+
+    def __init__(self, duplicates: list[Patient]) -> None:
+        super().__init__(
+            _(
+                "A patient with the same name and date of birth already exists. "
+                "Check it is not the same person, then confirm to create a new record."
+            )
+        )
+        self.duplicates = duplicates
+
+
+def _check_clinic(organisation: Organisation, details: PatientDetails) -> None:
+    clinic = details.preferred_clinic
+    if clinic is not None and clinic.organisation_id != organisation.pk:
+        raise DomainError(
+            _("That clinic belongs to another organisation."), field="preferred_clinic"
+        )
+
+
+def _next_mrn(organisation: Organisation) -> str:
+    # The row lock serialises concurrent creates on PostgreSQL; SQLite's IMMEDIATE
+    # transactions already admit one writer at a time.
+    locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    locked.mrn_last_number += 1
+    locked.save(update_fields=["mrn_last_number"])
+    return f"{locked.mrn_prefix}-{locked.mrn_last_number:06d}"
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    organisation: Organisation,
+    details: PatientDetails,
+    acting_user: User,
+    confirm_not_duplicate: bool = False,
+) -> Patient:
+    """Register a patient with the next record number of the organisation.
+
+    Raises ``PossibleDuplicate`` when a patient with the same name and date of birth
+    exists, unless the caller confirms this is a different person.
+    """
+    _check_clinic(organisation, details)
+    if not confirm_not_duplicate:
+        duplicates = likely_duplicates(
+            organisation=organisation,
+            given_name=details.given_name,
+            family_name=details.family_name,
+            date_of_birth=details.date_of_birth,
+        )
+        if duplicates:
+            raise PossibleDuplicate(duplicates)
+    patient = Patient.objects.create(
+        organisation=organisation,
+        mrn=_next_mrn(organisation),
+        phone_digits=phone_digits(details.phone),
+        created_by=acting_user,
+        **asdict(details) | {"preferred_clinic": details.preferred_clinic},
+    )
+    audit_record(
+        action="patient.create",
+        actor=acting_user,
+        organisation=organisation,
+        obj=patient,
+        patient=patient,
+        changes=created(snapshot(patient, AUDITED_FIELDS))
+        | ({"confirmed_not_duplicate": {"new": True}} if confirm_not_duplicate else {}),
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, details: PatientDetails, acting_user: User) -> Patient:
+    """Change a patient's details; the audit event lists each changed field, old and new."""
+    _check_clinic(patient.organisation, details)
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = snapshot(patient, AUDITED_FIELDS)
+    for name, value in asdict(details).items():
+        setattr(patient, name, value)
+    patient.preferred_clinic = details.preferred_clinic
+    patient.phone_digits = phone_digits(details.phone)
+    changes = diff(before, snapshot(patient, AUDITED_FIELDS))
+    if not changes:
+        return patient
+    patient.save()
+    audit_record(
+        action="patient.update",
+        actor=acting_user,
+        organisation=patient.organisation,
+        obj=patient,
+        patient=patient,
+        changes=changes,
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_portal_account_create(
+    *, patient: Patient, email: str, password: str | None, acting_user: User | None
+) -> User:
+    """Give the patient a sign-in for the portal, where they see only their own record."""
+    if patient.user_id is not None:
+        raise Conflict(_("This patient already has a portal account."))
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(_("Another account uses this email address."), field="email")
+    user = User.objects.create_user(email=email, password=password, full_name=patient.full_name)
+    patient.user = user
+    patient.save(update_fields=["user", "updated_at"])
+    audit_record(
+        action="patient.portal_account_create",
+        actor=acting_user,
+        organisation=patient.organisation,
+        obj=patient,
+        patient=patient,
+        changes={"portal_email": {"new": user.email}},
+    )
+    return user

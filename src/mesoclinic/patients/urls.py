@@ -1,0 +1,13 @@
+from django.urls import path
+
+from mesoclinic.patients import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("", views.patient_list, name="list"),
+    path("new/", views.patient_new, name="new"),
+    path("<int:patient_id>/", views.patient_chart, name="chart"),
+    path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<int:patient_id>/<slug:tab>/", views.patient_chart, name="chart_tab"),
+]

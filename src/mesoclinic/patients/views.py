@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from mesoclinic.accounts.access import request_workspace, staff_view
+from mesoclinic.patients.forms import PatientCreateForm, PatientForm
+from mesoclinic.patients.selectors import patient_get, patient_get_for_chart, patient_search
+from mesoclinic.patients.services import (
+    PatientDetails,
+    PossibleDuplicate,
+    patient_create,
+    patient_update,
+)
+
+# The chart's tabs; each later part of the product fills its own.
+CHART_TABS = [
+    ("overview", _("Overview")),
+    ("assessment", _("Assessment")),
+    ("screening", _("Screening")),
+    ("course", _("Course")),
+    ("sessions", _("Sessions")),
+    ("side-effects", _("Side effects")),
+    ("outcomes", _("Outcomes")),
+    ("photos", _("Photos")),
+]
+
+
+@staff_view()
+@require_http_methods(["GET"])
+def patient_list(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    query = request.GET.get("q", "")[:200]
+    paginator = Paginator(
+        patient_search(organisation=workspace.organisation, query=query),
+        settings.PATIENTS_PER_PAGE,
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    template = (
+        "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
+    )
+    return render(
+        request,
+        template,
+        {"page": page, "query": query, "today": timezone.localdate()},
+    )
+
+
+@staff_view(write=True)
+@require_http_methods(["GET", "POST"])
+def patient_new(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    duplicates = []
+    if request.method == "POST":
+        form = PatientCreateForm(request.POST, organisation=workspace.organisation)
+        if form.is_valid():
+            try:
+                patient = patient_create(
+                    organisation=workspace.organisation,
+                    details=form.details(),
+                    acting_user=workspace.user,
+                    confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+                )
+            except PossibleDuplicate as exc:
+                duplicates = exc.duplicates
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s registered with record number %(mrn)s.")
+                    % {"name": patient.full_name, "mrn": patient.mrn},
+                )
+                return redirect("patients:chart", patient_id=patient.pk)
+    else:
+        initial = {"preferred_clinic": workspace.clinic}
+        form = PatientCreateForm(initial=initial, organisation=workspace.organisation)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "duplicates": duplicates, "patient": None},
+        status=200 if not form.errors else 422,
+    )
+
+
+@staff_view(write=True)
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    if request.method == "POST":
+        form = PatientForm(request.POST, organisation=workspace.organisation)
+        if form.is_valid():
+            patient_update(patient=patient, details=form.details(), acting_user=workspace.user)
+            messages.success(request, _("Details saved."))
+            return redirect("patients:chart", patient_id=patient.pk)
+    else:
+        form = PatientForm(
+            initial=asdict(PatientDetails.of(patient)), organisation=workspace.organisation
+        )
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": patient, "duplicates": []},
+        status=200 if not form.errors else 422,
+    )
+
+
+@staff_view()
+@require_http_methods(["GET"])
+def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") -> HttpResponse:
+    workspace = request_workspace(request)
+    tabs = dict(CHART_TABS)
+    if tab not in tabs:
+        tab = "overview"
+    patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
+    today = timezone.localdate()
+    return render(
+        request,
+        "patients/chart.html",
+        {
+            "patient": patient,
+            "age": patient.age_on(today),
+            "tabs": CHART_TABS,
+            "tab": tab,
+            "tab_label": tabs[tab],
+            "alerts": [],
+        },
+    )

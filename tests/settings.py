@@ -1,0 +1,13 @@
+"""Settings for the test suite: the product's settings with a fast password hasher."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("DEBUG", "0")
+
+from mesoclinic.settings import *  # noqa: F403
+
+# Argon2 costs ~50 ms per hash; the suite hashes thousands of times. Production keeps Argon2
+# (tests/accounts/test_settings.py checks the product's own setting).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
