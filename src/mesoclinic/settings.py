@@ -193,6 +193,7 @@ TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 # WhiteNoise warns at start-up about a missing STATIC_ROOT even though it serves from finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

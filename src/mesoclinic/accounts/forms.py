@@ -25,9 +25,13 @@ class EmailAuthenticationForm(AuthenticationForm):
 class StaffInviteForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=10_000)
     email = forms.CharField(label=_("Email"), max_length=10_000, widget=forms.EmailInput)
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    # No default: an admin role should be a deliberate choice.
+    role = forms.ChoiceField(label=_("Role"), choices=[("", _("Choose a role"))] + Role.choices)
     default_clinic = forms.ModelChoiceField(
-        label=_("Main clinic"), queryset=Clinic.objects.none(), required=False
+        label=_("Main clinic"),
+        queryset=Clinic.objects.none(),
+        required=False,
+        empty_label=_("No main clinic"),
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:

@@ -10,8 +10,10 @@ from mesoclinic.core.selectors import AuditFilter, audit_actions
 
 
 class AuditFilterForm(forms.Form):
-    patient = forms.CharField(label=_("Patient record number"), required=False, max_length=20)
-    actor = forms.ModelChoiceField(label=_("User"), queryset=User.objects.none(), required=False)
+    patient = forms.CharField(label=_("Patient record no."), required=False, max_length=20)
+    actor = forms.ModelChoiceField(
+        label=_("User"), queryset=User.objects.none(), required=False, empty_label=_("Any user")
+    )
     action = forms.ChoiceField(label=_("Action"), required=False)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -39,11 +39,16 @@ class PatientForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     preferred_clinic = forms.ModelChoiceField(
-        label=_("Preferred clinic"), queryset=Clinic.objects.none(), required=False
+        label=_("Preferred clinic"),
+        queryset=Clinic.objects.none(),
+        required=False,
+        empty_label=_("No preference"),
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.error_messages["required"] = _("%(label)s is required.") % {"label": field.label}
         # Only this organisation's clinics can be chosen; another's id is "not a valid choice".
         field = self.fields["preferred_clinic"]
         assert isinstance(field, forms.ModelChoiceField)

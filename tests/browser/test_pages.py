@@ -1,0 +1,106 @@
+"""Every page once in a real browser, with a screenshot to look at (test-artifacts/)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from mesoclinic.patients.models import Patient
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_login_page_labels_its_fields_and_explains_a_wrong_password(page, shot, world):
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    shot("login")
+    sign_in(page, "fiona@acme.test", "not the password")
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+    shot("login-error")
+
+
+def test_registration_form_shows_each_error_beside_its_field(page, shot, world):
+    sign_in(page, "fiona@acme.test", PASSWORD)
+    page.goto("/patients/new/")
+    page.get_by_label("Given name").fill("   ")
+    page.get_by_label("Date of birth").fill("2999-01-01")
+    page.get_by_label("Email").fill("not-an-email")
+    page.get_by_label("Phone").fill("call me")
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_text("Given name is required.")).to_be_visible()
+    expect(page.get_by_text("Date of birth cannot be in the future.")).to_be_visible()
+    expect(page.get_by_text("Enter a valid email address")).to_be_visible()
+    expect(page.get_by_text("Enter a phone number of 6 to 15 digits")).to_be_visible()
+    shot("patient-new-errors")
+    assert Patient.objects.filter(organisation=world.acme).count() == 2
+
+
+def test_a_likely_duplicate_is_shown_before_saving(page, shot, world):
+    sign_in(page, "fiona@acme.test", PASSWORD)
+    page.goto("/patients/new/")
+    page.get_by_label("Given name").fill("ana")
+    page.get_by_label("Family name").fill("SILVA")
+    page.get_by_label("Date of birth").fill("1985-03-14")
+    page.get_by_label("Sex at birth").select_option("female")
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_text("Possible duplicate")).to_be_visible()
+    expect(page.get_by_role("link", name="Ana Silva, ACM-000001")).to_be_visible()
+    shot("patient-duplicate-warning")
+    assert Patient.objects.filter(family_name__iexact="silva").count() == 1
+    page.get_by_label("I have checked: this is a different person").check()
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_role("heading", name="ana SILVA")).to_be_visible()
+    assert Patient.objects.filter(family_name__iexact="silva").count() == 2
+
+
+def test_admin_pages_audit_trail_and_staff(page, shot, world):
+    sign_in(page, "alice@acme.test", PASSWORD)
+    page.get_by_role("link", name="Audit trail").click()
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    expect(page.get_by_role("cell", name="patient.create").first).to_be_visible()
+    shot("audit-trail")
+    page.get_by_label("Action").select_option("patient.create")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("cell", name="membership.create")).to_have_count(0)
+    page.get_by_role("link", name="Staff").click()
+    expect(page.get_by_role("heading", name="Invite a staff member")).to_be_visible()
+    expect(page.get_by_role("cell", name="Dora Departed")).to_be_visible()
+    shot("staff")
+
+
+def test_auditor_sees_no_write_buttons(page, shot, world):
+    sign_in(page, "audrey@acme.test", PASSWORD)
+    page.goto(f"/patients/{world.acme_patient.pk}/")
+    expect(page.get_by_role("heading", name="Ana Silva")).to_be_visible()
+    expect(page.get_by_role("link", name="Edit details")).to_have_count(0)
+    page.goto("/patients/")
+    expect(page.get_by_role("link", name="Register a patient")).to_have_count(0)
+    shot("auditor-patient-list")
+
+
+def test_patient_portal_shows_only_the_patients_own_record(page, shot, world):
+    sign_in(page, "pat@example.com", PASSWORD)
+    expect(page.get_by_role("heading", name="Hello, Pat")).to_be_visible()
+    expect(page.get_by_text(world.pat_patient.mrn, exact=True)).to_be_visible()
+    shot("portal-home")
+
+
+def test_pages_fit_a_phone_screen(browser, live_server, world):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, "fiona@acme.test", PASSWORD)
+    page.goto("/patients/")
+    expect(page.get_by_role("link", name="Silva, Ana")).to_be_visible()
+    # No sideways scrolling of the whole page on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(_shots() / "phone-patient-list.png"), full_page=True)
+    context.close()
+
+
+def _shots():  # type: ignore[no-untyped-def]
+    from tests.browser.conftest import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
