@@ -171,6 +171,8 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # so locking by IP would lock the whole front desk out after one person's typos.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_USERNAME_FORM_FIELD = "username"
+# Count "Alice@x" and "alice@x" as one account, as sign-in does.
+AXES_USERNAME_CALLABLE = "mesoclinic.accounts.backends.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -17,6 +17,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from mesoclinic.accounts.models import Clinic, Membership, Organisation, Role, User
+
+if TYPE_CHECKING:
+    from mesoclinic.patients.models import Patient
 
 SESSION_ORGANISATION_KEY = "organisation_id"
 SESSION_CLINIC_KEY = "clinic_id"
@@ -80,6 +83,38 @@ def request_workspace(request: HttpRequest) -> Workspace:
     if workspace is None:
         raise PermissionDenied
     return workspace
+
+
+def _patient_of(user: User) -> Patient | None:
+    from mesoclinic.patients.models import Patient
+
+    return Patient.objects.filter(user=user).select_related("organisation").first()
+
+
+def account_owner(user: User | None) -> tuple[Organisation | None, Patient | None]:
+    """The organisation whose audit trail shows this account's sign-ins, and the patient.
+
+    Staff: their first active membership's organisation. A patient's portal account: the
+    organisation that holds their record, so the clinic sees who opened the portal. Former
+    staff: the organisation that last deactivated them, so it sees their attempts.
+    """
+    if user is None:
+        return None, None
+    membership = (
+        Membership.objects.filter(user=user, is_active=True).select_related("organisation").first()
+    )
+    if membership is not None:
+        return membership.organisation, None
+    patient = _patient_of(user)
+    if patient is not None:
+        return patient.organisation, patient
+    former = (
+        Membership.objects.filter(user=user)
+        .select_related("organisation")
+        .order_by("-deactivated_at", "-pk")
+        .first()
+    )
+    return (former.organisation if former else None), None
 
 
 View = Callable[..., HttpResponseBase]

@@ -29,3 +29,20 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+
+def lockout_username(
+    request: HttpRequest | None, credentials: dict[str, Any] | None = None
+) -> str | None:
+    """The name django-axes counts failed sign-ins under: the email as ``EmailBackend`` matches it.
+
+    Without this, axes counts ``Alice@acme.test`` and ``alice@acme.test`` separately, so
+    changing the case of the address would start a fresh count. Wire it up with
+    ``AXES_USERNAME_CALLABLE = "mesoclinic.accounts.backends.lockout_username"``.
+    """
+    raw: object = None
+    if credentials:
+        raw = credentials.get("username") or credentials.get("email")
+    if raw is None and request is not None:
+        raw = getattr(request, "data", request.POST).get("username")
+    return str(raw or "").strip().lower() or None

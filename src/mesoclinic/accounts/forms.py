@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
-from mesoclinic.accounts.models import Clinic, Organisation, Role
+from mesoclinic.accounts.models import Clinic, Organisation, Role, User
 from mesoclinic.patients.validators import clean_email, clean_name
 
 
@@ -22,11 +24,34 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
 
+def _same_email(a: str, b: str) -> bool:
+    # As Django's own reset form: compare after Unicode normalisation, so a look-alike
+    # address cannot receive someone else's link.
+    def fold(value: str) -> str:
+        return unicodedata.normalize("NFKC", value).casefold()
+
+    return fold(a) == fold(b)
+
+
+class InviteAwarePasswordResetForm(PasswordResetForm):
+    """Django's reset form, also for active accounts that never chose a password.
+
+    Django skips accounts with an unusable password (meant for single sign-on users).
+    Here an unusable password means "invited, link not used yet": without this, a person
+    whose invitation expired or never arrived could not get a new link at all.
+    """
+
+    def get_users(self, email: str) -> Iterator[User]:
+        for user in User.objects.filter(email__iexact=email, is_active=True):
+            if _same_email(email, user.email):
+                yield user
+
+
 class StaffInviteForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=10_000)
     email = forms.CharField(label=_("Email"), max_length=10_000, widget=forms.EmailInput)
     # No default: an admin role should be a deliberate choice.
-    role = forms.ChoiceField(label=_("Role"), choices=[("", _("Choose a role"))] + Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=[("", _("Choose a role")), *Role.choices])
     default_clinic = forms.ModelChoiceField(
         label=_("Main clinic"),
         queryset=Clinic.objects.none(),

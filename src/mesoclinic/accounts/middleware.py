@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -39,8 +40,15 @@ class ActiveMembershipMiddleware:
             )
             if workspace is None and not user.is_superuser and not _is_portal_user(user):
                 logout(request)
-                messages.error(request, _("Your access has been withdrawn. Ask your clinic admin."))
-                return redirect("login")
+                # MessageMiddleware runs after this one, so request._messages does not exist
+                # yet: write the notice into the redirect with a storage of our own.
+                storage = default_storage(request)
+                storage.add(
+                    messages.ERROR, _("Your access has been withdrawn. Ask your clinic admin.")
+                )
+                response = redirect("login")
+                storage.update(response)
+                return response
             request.workspace = workspace  # type: ignore[attr-defined]
             if workspace is not None and workspace.clinic is not None:
                 timezone.activate(workspace.clinic.tzinfo)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
+import smtplib
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -30,6 +32,13 @@ from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
 
 TOKEN_PREFIX = "mc_"
+
+logger = logging.getLogger(__name__)
+
+
+class InvitationNotSent(DomainError):
+    """The membership was committed but its invitation email could not be delivered."""
+
 
 # (weekday 0=Monday, opens, closes)
 OpeningInterval = tuple[int, dt.time, dt.time]
@@ -175,8 +184,23 @@ def staff_invite(
         "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
         "link": link,
     }
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, None, [email])
+        except (smtplib.SMTPException, OSError) as exc:
+            logger.warning("Invitation email to %s could not be sent: %s", email, exc)
+            raise InvitationNotSent(
+                _(
+                    "%(email)s was added, but the invitation email could not be sent (%(error)s). "
+                    'They can use "Forgotten your password?" on the sign-in page to get a link.'
+                )
+                % {"email": email, "error": exc.__class__.__name__},
+                field="email",
+            ) from exc
+
     # Send only once the membership is committed: a rolled-back invite mails nobody.
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    transaction.on_commit(send)
     return membership
 
 

@@ -7,30 +7,27 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from mesoclinic.accounts.models import Membership, Organisation, User
+from mesoclinic.accounts.access import account_owner
+from mesoclinic.accounts.models import User
 from mesoclinic.core.audit import audit_record
 
 
-def _organisation_of(user: User | None) -> Organisation | None:
-    if user is None:
-        return None
-    membership = (
-        Membership.objects.filter(user=user, is_active=True).select_related("organisation").first()
+def _record(action: str, user: User, *, actor: User | None, **kwargs: Any) -> None:
+    organisation, patient = account_owner(user)
+    audit_record(
+        action=action, actor=actor, organisation=organisation, obj=user, patient=patient, **kwargs
     )
-    return membership.organisation if membership else None
 
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
-    audit_record(action="auth.login", actor=user, organisation=_organisation_of(user), obj=user)
+    _record("auth.login", user, actor=user)
 
 
 @receiver(user_logged_out)
 def _logged_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
     if user is not None:
-        audit_record(
-            action="auth.logout", actor=user, organisation=_organisation_of(user), obj=user
-        )
+        _record("auth.logout", user, actor=user)
 
 
 @receiver(user_login_failed)
@@ -39,10 +36,12 @@ def _login_failed(
 ) -> None:
     email = str(credentials.get("username") or "")[:254]
     user = User.objects.filter(email__iexact=email).first() if email else None
+    organisation, patient = account_owner(user)
     audit_record(
         action="auth.login_failed",
         actor=None,
-        organisation=_organisation_of(user),
+        organisation=organisation,
         obj=user,
+        patient=patient,
         changes={"email": {"new": email}},
     )

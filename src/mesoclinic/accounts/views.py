@@ -16,12 +16,18 @@ from mesoclinic.accounts.access import (
     ADMIN_ONLY,
     SESSION_CLINIC_KEY,
     Workspace,
+    account_owner,
     request_workspace,
     staff_view,
 )
-from mesoclinic.accounts.forms import EmailAuthenticationForm, StaffInviteForm
+from mesoclinic.accounts.forms import (
+    EmailAuthenticationForm,
+    InviteAwarePasswordResetForm,
+    StaffInviteForm,
+)
 from mesoclinic.accounts.models import Membership
 from mesoclinic.accounts.services import (
+    InvitationNotSent,
     membership_deactivate,
     membership_reactivate,
     staff_invite,
@@ -42,13 +48,21 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         workspace = getattr(self.request, "workspace", None)
+        organisation, patient = account_owner(form.user)
         audit_record(
             action="auth.password_change",
             actor=form.user,
-            organisation=workspace.organisation if workspace else None,
+            organisation=workspace.organisation if workspace else organisation,
             obj=form.user,
+            patient=patient,
         )
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Also sends a link to staff who were invited but never chose a password."""
+
+    form_class = InviteAwarePasswordResetForm
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -57,12 +71,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     @method_decorator(transaction.atomic)
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        membership = form.user.memberships.filter(is_active=True).first()
+        organisation, patient = account_owner(form.user)
         audit_record(
             action="auth.password_reset",
             actor=form.user,
-            organisation=membership.organisation if membership else None,
+            organisation=organisation,
             obj=form.user,
+            patient=patient,
         )
         return response
 
@@ -100,6 +115,10 @@ def staff_list(request: HttpRequest) -> HttpResponse:
                     acting_user=workspace.user,
                     base_url=request.build_absolute_uri("/"),
                 )
+            except InvitationNotSent as exc:
+                # The membership is saved; only the email failed. Say so, without a 500.
+                messages.warning(request, exc.message)
+                return redirect("staff")
             except DomainError as exc:
                 form.add_error(exc.field, exc.message)
             else:

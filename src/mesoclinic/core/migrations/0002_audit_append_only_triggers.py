@@ -33,17 +33,17 @@ SQLITE_BACKWARD = "DROP TRIGGER IF EXISTS core_auditevent_no_update;"
 def forward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD)
+        schema_editor.execute(PG_FORWARD, params=None)
     elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_FORWARD)
+        schema_editor.execute(SQLITE_FORWARD, params=None)
 
 
 def backward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD)
+        schema_editor.execute(PG_BACKWARD, params=None)
     elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_BACKWARD)
+        schema_editor.execute(SQLITE_BACKWARD, params=None)
 
 
 class Migration(migrations.Migration):

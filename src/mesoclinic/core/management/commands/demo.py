@@ -5,7 +5,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from mesoclinic.accounts.models import Organisation
 from mesoclinic.core.demo import (
@@ -30,6 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--patients", type=int, default=60)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["patients"] < 1:
+            # The first demo patient carries the patient@demo.test portal login.
+            raise CommandError("--patients must be at least 1.")
         demo_exists = Organisation.objects.filter(slug=DEMO_SLUG).exists()
         if options["if_empty"] and not demo_exists and Organisation.objects.exists():
             self.stdout.write("The database holds other organisations; demo not seeded.")
