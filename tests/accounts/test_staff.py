@@ -9,7 +9,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from mesoclinic.accounts.models import ApiToken, Membership, Role, User
-from mesoclinic.accounts.services import membership_create, membership_deactivate
+from mesoclinic.accounts.services import (
+    membership_create,
+    membership_deactivate,
+    membership_reactivate,
+)
 from mesoclinic.core.errors import DomainError
 from mesoclinic.core.models import AuditEvent
 from tests.conftest import PASSWORD, add_staff
@@ -318,6 +322,11 @@ def test_deactivated_staff_are_signed_out_lose_tokens_and_cannot_sign_in(
     assert not ApiToken.objects.filter(user=world.paul, revoked_at=None).exists()
     # They cannot sign in again.
     assert not is_signed_in(sign_in("paul@acme.test"))
+    # Reactivating the account does not revive the old browser session.
+    membership_reactivate(membership=membership, acting_user=world.alice)
+    stale = paul_browser.get(reverse("dashboard"))
+    assert stale.status_code == 302
+    assert stale["Location"].startswith(reverse("login"))
 
     event = AuditEvent.objects.get(action="staff.deactivate", object_id=str(membership.pk))
     assert event.actor == world.alice

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -32,6 +32,10 @@ class ActiveMembershipMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.workspace = None  # type: ignore[attr-defined]
         user = request.user
+        if not user.is_authenticated and SESSION_KEY in request.session:
+            # The session names a user who can no longer be authenticated (deactivated):
+            # end it for good, or reactivating the account would revive this old session.
+            request.session.flush()
         if user.is_authenticated and not request.path.startswith("/api/"):
             workspace = workspace_for(
                 user,

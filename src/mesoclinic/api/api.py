@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -15,7 +21,51 @@ from mesoclinic.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+View = Callable[..., HttpResponseBase]
+
+
+def _problem_for_routing_errors(view: View) -> View:
+    """Answer what ninja answers outside its exception handlers as problem+json too:
+    a method the path does not allow (405) and the API root (404)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return problem(status=404, title="Not found")
+        if isinstance(response, HttpResponseNotAllowed):
+            not_allowed = problem(
+                status=405,
+                title="Method not allowed",
+                detail=f"This path allows {response['Allow']}.",
+            )
+            not_allowed["Allow"] = response["Allow"]
+            return not_allowed
+        return response
+
+    return wrapper
+
+
+@csrf_exempt
+def _no_such_path(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    return problem(status=404, title="Not found", detail="No API endpoint at this path.")
+
+
+class ProblemNinjaAPI(NinjaAPI):
+    """A NinjaAPI whose every error, routing errors included, is application/problem+json."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _problem_for_routing_errors(pattern.callback)
+        # Last: any other path under the API's prefix is an API 404, not the HTML page.
+        urls.append(re_path(r"^.*$", _no_such_path))
+        return urls
+
+
+api = ProblemNinjaAPI(
     title="mesoclinic API",
     version="1",
     description=(
@@ -54,10 +104,12 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        message = "The request body must be a JSON document encoded as UTF-8."
         return problem(
             status=400,
             title="Unreadable request body",
-            detail="The request body must be a JSON document encoded as UTF-8.",
+            detail=message,
+            errors=[{"field": "body", "message": message}],
         )
     return problem(status=exc.status_code, title=str(exc))
 

@@ -77,9 +77,11 @@ def _raise_duplicate(exc: PossibleDuplicate) -> None:
 
 
 @router.post("", response={201: PatientOut}, summary="Register a patient")
-def create_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, object]]:
+def create_patient(request: HttpRequest, payload: PatientIn) -> dict[str, object]:
     """A likely duplicate (same name and date of birth) answers 409 with the candidates,
     unless `confirm_not_duplicate` is true."""
+    # The one response status declared (201) is the status of a plain return value; a
+    # (status, body) tuple is deprecated in django-ninja 1.5+.
     workspace = _workspace(request, write=True)
     details = PatientDetails(
         given_name=payload.given_name,
@@ -100,7 +102,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[
         )
     except PossibleDuplicate as exc:
         _raise_duplicate(exc)
-    return 201, PatientOut.from_patient(patient)
+    return PatientOut.from_patient(patient)
 
 
 @router.get("/{int:patient_id}", response=PatientOut, summary="Read a patient (audited)")

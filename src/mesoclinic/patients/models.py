@@ -30,8 +30,6 @@ class Patient(TimeStampedModel):
     sex_at_birth = models.CharField(_("sex at birth"), max_length=16, choices=SexAtBirth.choices)
     email = models.EmailField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
-    # Digits of ``phone`` only, so "+44 20 7946 0000" is found by "02079460000"'s tail.
-    phone_digits = models.CharField(max_length=16, blank=True, editable=False)
     address = models.TextField(_("address"), blank=True)
     preferred_clinic = models.ForeignKey(
         "accounts.Clinic",
@@ -49,6 +47,9 @@ class Patient(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="patient_record",
     )
+    # Folded names, record number, email and phone digits: what search matches against
+    # (patients/search.py). Kept in step by the services; trigram-indexed on PostgreSQL.
+    search_document = models.TextField(blank=True, default="", editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -69,7 +70,6 @@ class Patient(TimeStampedModel):
                 fields=["organisation", "family_name", "given_name"], name="patient_org_name_idx"
             ),
             models.Index(fields=["organisation", "date_of_birth"], name="patient_org_dob_idx"),
-            models.Index(fields=["organisation", "phone_digits"], name="patient_org_phone_idx"),
             models.Index(fields=["organisation", "email"], name="patient_org_email_idx"),
         ]
 

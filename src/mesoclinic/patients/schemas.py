@@ -19,6 +19,13 @@ def _name(value: str, label: str) -> str:
     return validators.clean_name(value, label=label)
 
 
+def _date_text(value: Any) -> Any:
+    # Pydantic would read a number as a Unix timestamp: 0 would be born on 1 January 1970.
+    if value is not None and not isinstance(value, str | dt.date):
+        raise ValueError("Enter the date of birth as text, YYYY-MM-DD.")
+    return value
+
+
 class PatientIn(_Strict):
     given_name: str = Field(max_length=10_000)
     family_name: str = Field(max_length=10_000)
@@ -41,6 +48,8 @@ class PatientIn(_Strict):
     @classmethod
     def _family_name(cls, value: str) -> str:
         return _name(value, "Family name")
+
+    _dob_text = field_validator("date_of_birth", mode="before")(_date_text)
 
     @field_validator("date_of_birth")
     @classmethod
@@ -84,6 +93,8 @@ class PatientPatch(_Strict):
     @classmethod
     def _family_name(cls, value: str | None) -> str:
         return _name(value or "", "Family name")
+
+    _dob_text = field_validator("date_of_birth", mode="before")(_date_text)
 
     @field_validator("date_of_birth")
     @classmethod

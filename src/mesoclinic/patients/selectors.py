@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from mesoclinic.accounts.access import Workspace
 from mesoclinic.accounts.models import Organisation, User
 from mesoclinic.core.audit import audit_record
 from mesoclinic.patients.models import Patient
-from mesoclinic.patients.validators import phone_digits
+from mesoclinic.patients.search import fold, query_terms
 
 
 def patient_queryset(*, organisation: Organisation) -> QuerySet[Patient]:
@@ -19,22 +19,15 @@ def patient_queryset(*, organisation: Organisation) -> QuerySet[Patient]:
 
 
 def patient_search(*, organisation: Organisation, query: str = "") -> QuerySet[Patient]:
-    """Patients of the organisation matching ``query`` on name, record number, phone or email.
+    """Patients of the organisation whose search document holds every term of ``query``.
 
-    Every word must match a name (in any order), so "ana silva" finds Ana Maria Silva.
+    Names in any order and without accents, record number, email or phone number in any
+    common notation (see ``patients.search``).
     """
     patients = patient_queryset(organisation=organisation)
-    query = " ".join(query.split())
-    if not query:
-        return patients
-    digits = phone_digits(query)
-    exact = Q(mrn__iexact=query) | Q(email__iexact=query)
-    if len(digits) >= 4 and len(digits) >= len(query.replace(" ", "")) - 2:
-        exact |= Q(phone_digits__contains=digits)
-    names = Q()
-    for word in query.split(" "):
-        names &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-    return patients.filter(exact | names | Q(email__istartswith=query))
+    for term in query_terms(query):
+        patients = patients.filter(search_document__contains=term)
+    return patients
 
 
 def patient_get(*, workspace: Workspace, patient_id: int) -> Patient:
@@ -70,13 +63,18 @@ def likely_duplicates(
     date_of_birth: dt.date,
     exclude_id: int | None = None,
 ) -> list[Patient]:
-    """Patients with the same given name, family name (ignoring case) and date of birth."""
-    matches = Patient.objects.filter(
-        organisation=organisation,
-        given_name__iexact=given_name.strip(),
-        family_name__iexact=family_name.strip(),
-        date_of_birth=date_of_birth,
-    )
+    """Patients with the same given name, family name (ignoring case) and date of birth.
+
+    Names are compared folded (case and accents ignored) in Python: SQLite's case-insensitive
+    matching covers ASCII only. Few patients share a date of birth, so few rows are read.
+    """
+    candidates = Patient.objects.filter(organisation=organisation, date_of_birth=date_of_birth)
     if exclude_id is not None:
-        matches = matches.exclude(pk=exclude_id)
-    return list(matches.order_by("pk")[:5])
+        candidates = candidates.exclude(pk=exclude_id)
+    given, family = fold(given_name), fold(family_name)
+    matches = [
+        patient
+        for patient in candidates.order_by("pk")
+        if fold(patient.given_name) == given and fold(patient.family_name) == family
+    ]
+    return matches[:5]

@@ -12,8 +12,8 @@ from mesoclinic.accounts.models import Clinic, Organisation, User
 from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
 from mesoclinic.patients.models import Patient
+from mesoclinic.patients.search import search_document
 from mesoclinic.patients.selectors import likely_duplicates
-from mesoclinic.patients.validators import phone_digits
 
 AUDITED_FIELDS = [
     "mrn",
@@ -67,6 +67,16 @@ def _check_clinic(organisation: Organisation, details: PatientDetails) -> None:
         )
 
 
+def _search_document(details: PatientDetails, mrn: str) -> str:
+    return search_document(
+        given_name=details.given_name,
+        family_name=details.family_name,
+        mrn=mrn,
+        email=details.email,
+        phone=details.phone,
+    )
+
+
 def _next_mrn(organisation: Organisation) -> str:
     # The row lock serialises concurrent creates on PostgreSQL; SQLite's IMMEDIATE
     # transactions already admit one writer at a time.
@@ -99,10 +109,11 @@ def patient_create(
         )
         if duplicates:
             raise PossibleDuplicate(duplicates)
+    mrn = _next_mrn(organisation)
     patient = Patient.objects.create(
         organisation=organisation,
-        mrn=_next_mrn(organisation),
-        phone_digits=phone_digits(details.phone),
+        mrn=mrn,
+        search_document=_search_document(details, mrn),
         created_by=acting_user,
         **asdict(details) | {"preferred_clinic": details.preferred_clinic},
     )
@@ -127,7 +138,7 @@ def patient_update(*, patient: Patient, details: PatientDetails, acting_user: Us
     for name, value in asdict(details).items():
         setattr(patient, name, value)
     patient.preferred_clinic = details.preferred_clinic
-    patient.phone_digits = phone_digits(details.phone)
+    patient.search_document = _search_document(details, patient.mrn)
     changes = diff(before, snapshot(patient, AUDITED_FIELDS))
     if not changes:
         return patient

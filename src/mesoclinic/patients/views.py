@@ -34,6 +34,24 @@ CHART_TABS = [
 ]
 
 
+def _add_encoding_error(request: HttpRequest, form: PatientForm) -> None:
+    """Refuse a form body that is not UTF-8.
+
+    Browsers percent-encode form fields, and bytes that are not UTF-8 then arrive as U+FFFD,
+    which the validators refuse. Raw bytes make Django decode the whole body as Latin-1
+    instead, which would save garbled text without a word.
+    """
+    if request.content_type != "application/x-www-form-urlencoded":
+        return
+    try:
+        request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        form.add_error(
+            None,
+            _("The form was not sent as UTF-8 text, so it could not be read. Nothing was saved."),
+        )
+
+
 @staff_view()
 @require_http_methods(["GET"])
 def patient_list(request: HttpRequest) -> HttpResponse:
@@ -61,6 +79,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     duplicates = []
     if request.method == "POST":
         form = PatientCreateForm(request.POST, organisation=workspace.organisation)
+        _add_encoding_error(request, form)
         if form.is_valid():
             try:
                 patient = patient_create(
@@ -97,6 +116,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_get(workspace=workspace, patient_id=patient_id)
     if request.method == "POST":
         form = PatientForm(request.POST, organisation=workspace.organisation)
+        _add_encoding_error(request, form)
         if form.is_valid():
             patient_update(patient=patient, details=form.details(), acting_user=workspace.user)
             messages.success(request, _("Details saved."))

@@ -1,0 +1,1 @@
+from tests.patients.factories import add_patients  # noqa: F401  (fixture)
