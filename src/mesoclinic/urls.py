@@ -38,6 +38,9 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("workspace/clinic/", accounts_views.clinic_switch, name="clinic_switch"),
+    path("clinics/", accounts_views.clinic_list, name="clinics"),
+    path("clinics/new/", accounts_views.clinic_edit, name="clinic_new"),
+    path("clinics/<int:clinic_id>/edit/", accounts_views.clinic_edit, name="clinic_edit"),
     path("staff/", accounts_views.staff_list, name="staff"),
     path(
         "staff/<int:membership_id>/deactivate/",

@@ -104,3 +104,21 @@ def _shots():  # type: ignore[no-untyped-def]
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def test_admin_edits_a_clinics_opening_hours(page, shot, world):
+    sign_in(page, "alice@acme.test", PASSWORD)
+    page.get_by_role("link", name="Clinics").click()
+    expect(page.get_by_role("heading", name="Acme City")).to_be_visible()
+    shot("clinics")
+    page.get_by_role("link", name="Edit Acme City").click()
+    page.get_by_label("Saturday").fill("10:00-14:00")
+    page.get_by_label("Monday").fill("9-5")
+    page.get_by_role("button", name="Save clinic").click()
+    expect(page.get_by_text("is not an interval like 09:00-17:00")).to_be_visible()
+    shot("clinic-edit-error")
+    page.get_by_label("Monday").fill("09:00-13:00, 14:00-19:00")
+    page.get_by_role("button", name="Save clinic").click()
+    expect(page.get_by_text("Clinic saved.")).to_be_visible()
+    world.acme_city.refresh_from_db()
+    assert [h.as_interval()[0] for h in world.acme_city.opening_hours.all()].count(0) == 2

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,8 +10,9 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
-from mesoclinic.accounts.models import Clinic, Organisation, Role, User
-from mesoclinic.patients.validators import clean_email, clean_name
+from mesoclinic.accounts.hours import format_week, parse_day
+from mesoclinic.accounts.models import Clinic, OpeningHours, Organisation, Role, User
+from mesoclinic.patients.validators import clean_address, clean_email, clean_name, clean_phone
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -79,3 +82,94 @@ class StaffInviteForm(forms.Form):
         if not email:
             raise forms.ValidationError(_("Email is required."))
         return email.lower()
+
+
+WEEKDAY_FIELDS = [
+    (day.value, f"hours_{day.name.lower()}", day.label) for day in OpeningHours.Weekday
+]
+
+
+class ClinicForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=10_000)
+    address = forms.CharField(
+        label=_("Address"),
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=10_000)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=())
+
+    def __init__(
+        self, *args: Any, organisation: Organisation, clinic: Clinic | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+        self.clinic = clinic
+        timezone_field = self.fields["timezone"]
+        assert isinstance(timezone_field, forms.ChoiceField)
+        timezone_field.choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+        for _day, name, label in WEEKDAY_FIELDS:
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=200,
+                help_text=_("e.g. 09:00-13:00, 14:00-19:00; empty when closed"),
+            )
+        for field in self.fields.values():
+            field.error_messages["required"] = _("%(label)s is required.") % {"label": field.label}
+
+    def clean_name(self) -> str:
+        try:
+            name = clean_name(self.cleaned_data["name"], label=str(_("Name")))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        others = Clinic.objects.filter(organisation=self.organisation, name__iexact=name)
+        if self.clinic is not None:
+            others = others.exclude(pk=self.clinic.pk)
+        if others.exists():
+            raise forms.ValidationError(_("Another clinic of yours has this name."))
+        return name
+
+    def clean_address(self) -> str:
+        try:
+            return clean_address(self.cleaned_data["address"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_phone(self) -> str:
+        try:
+            return clean_phone(self.cleaned_data["phone"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for _day, name, _label in WEEKDAY_FIELDS:
+            if name in self.errors:
+                continue
+            try:
+                data[name] = parse_day(data.get(name, ""))
+            except ValueError as exc:
+                self.add_error(name, str(exc))
+        return data
+
+    def opening_hours(self) -> list[tuple[int, dt.time, dt.time]]:
+        return [
+            (day, opens, closes)
+            for day, name, _label in WEEKDAY_FIELDS
+            for opens, closes in self.cleaned_data[name]
+        ]
+
+    @staticmethod
+    def initial_for(clinic: Clinic) -> dict[str, Any]:
+        week = format_week(h.as_interval() for h in clinic.opening_hours.all())
+        initial: dict[str, Any] = {
+            "name": clinic.name,
+            "address": clinic.address,
+            "phone": clinic.phone,
+            "timezone": clinic.timezone,
+        }
+        for day, name, _label in WEEKDAY_FIELDS:
+            initial[name] = week[day]
+        return initial

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import Any, ClassVar
 
@@ -162,6 +163,9 @@ class OpeningHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+    def as_interval(self) -> tuple[int, dt.time, dt.time]:
+        return (self.weekday, self.opens_at, self.closes_at)
 
 
 class Role(models.TextChoices):

@@ -59,6 +59,12 @@ def organisation_create(
     return organisation
 
 
+def _hours_text(opening_hours: Sequence[OpeningInterval]) -> str:
+    return "; ".join(
+        f"{day}:{opens:%H:%M}-{closes:%H:%M}" for day, opens, closes in sorted(opening_hours)
+    )
+
+
 @transaction.atomic
 def clinic_create(
     *,
@@ -84,12 +90,48 @@ def clinic_create(
         obj=clinic,
         changes=created(
             snapshot(clinic, ["name", "address", "phone", "timezone"])
-            | {
-                "opening_hours": "; ".join(
-                    f"{day}:{opens:%H:%M}-{closes:%H:%M}" for day, opens, closes in opening_hours
-                )
-            }
+            | {"opening_hours": _hours_text(opening_hours)}
         ),
+    )
+    return clinic
+
+
+@transaction.atomic
+def clinic_update(
+    *,
+    clinic: Clinic,
+    name: str,
+    address: str,
+    phone: str,
+    timezone_name: str,
+    opening_hours: Sequence[OpeningInterval],
+    acting_user: User,
+) -> Clinic:
+    """Change a clinic's details and replace its opening hours; audits what changed."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    fields = ["name", "address", "phone", "timezone"]
+    before = snapshot(clinic, fields) | {
+        "opening_hours": _hours_text([h.as_interval() for h in clinic.opening_hours.all()])
+    }
+    clinic.name, clinic.address, clinic.phone = name, address, phone
+    clinic.timezone = timezone_name
+    after = snapshot(clinic, fields) | {"opening_hours": _hours_text(opening_hours)}
+    changes = diff(before, after)
+    if not changes:
+        return clinic
+    clinic.save()
+    if "opening_hours" in changes:
+        clinic.opening_hours.all().delete()
+        OpeningHours.objects.bulk_create(
+            OpeningHours(clinic=clinic, weekday=day, opens_at=opens, closes_at=closes)
+            for day, opens, closes in opening_hours
+        )
+    audit_record(
+        action="clinic.update",
+        actor=acting_user,
+        organisation=clinic.organisation,
+        obj=clinic,
+        changes=changes,
     )
     return clinic
 

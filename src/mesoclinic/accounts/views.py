@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts.access import (
     ADMIN_ONLY,
@@ -21,13 +21,18 @@ from mesoclinic.accounts.access import (
     staff_view,
 )
 from mesoclinic.accounts.forms import (
+    WEEKDAY_FIELDS,
+    ClinicForm,
     EmailAuthenticationForm,
     InviteAwarePasswordResetForm,
     StaffInviteForm,
 )
-from mesoclinic.accounts.models import Membership
+from mesoclinic.accounts.hours import format_week
+from mesoclinic.accounts.models import Clinic, Membership
 from mesoclinic.accounts.services import (
     InvitationNotSent,
+    clinic_create,
+    clinic_update,
     membership_deactivate,
     membership_reactivate,
     staff_invite,
@@ -177,3 +182,73 @@ def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership_reactivate(membership=membership, acting_user=workspace.user)
     messages.success(request, _("%(name)s has access again.") % {"name": membership.user.full_name})
     return redirect("staff")
+
+
+def _clinic_of_org(workspace: Workspace, clinic_id: int) -> Clinic:
+    clinic = (
+        Clinic.objects.filter(organisation=workspace.organisation, pk=clinic_id)
+        .prefetch_related("opening_hours")
+        .first()
+    )
+    if clinic is None:
+        raise Http404("No such clinic")
+    return clinic
+
+
+@staff_view(roles=ADMIN_ONLY)
+@require_GET
+def clinic_list(request: HttpRequest) -> HttpResponse:
+    workspace = request_workspace(request)
+    clinics = (
+        Clinic.objects.filter(organisation=workspace.organisation)
+        .prefetch_related("opening_hours")
+        .order_by("name")
+    )
+    rows = []
+    for clinic in clinics:
+        week = format_week(h.as_interval() for h in clinic.opening_hours.all())
+        rows.append((clinic, [(label, week[day]) for day, _name, label in WEEKDAY_FIELDS]))
+    return render(request, "accounts/clinics.html", {"rows": rows})
+
+
+@staff_view(roles=ADMIN_ONLY)
+@require_http_methods(["GET", "POST"])
+def clinic_edit(request: HttpRequest, clinic_id: int | None = None) -> HttpResponse:
+    workspace = request_workspace(request)
+    clinic = _clinic_of_org(workspace, clinic_id) if clinic_id is not None else None
+    if request.method == "POST":
+        form = ClinicForm(request.POST, organisation=workspace.organisation, clinic=clinic)
+        if form.is_valid():
+            data = form.cleaned_data
+            values = {
+                "name": data["name"],
+                "address": data["address"],
+                "phone": data["phone"],
+                "timezone_name": data["timezone"],
+                "opening_hours": form.opening_hours(),
+                "acting_user": workspace.user,
+            }
+            if clinic is None:
+                clinic_create(organisation=workspace.organisation, **values)
+                messages.success(request, _("Clinic added."))
+            else:
+                clinic_update(clinic=clinic, **values)
+                messages.success(request, _("Clinic saved."))
+            return redirect("clinics")
+    else:
+        initial = (
+            ClinicForm.initial_for(clinic)
+            if clinic is not None
+            else {"timezone": workspace.clinic.timezone if workspace.clinic else "UTC"}
+        )
+        form = ClinicForm(initial=initial, organisation=workspace.organisation, clinic=clinic)
+    return render(
+        request,
+        "accounts/clinic_form.html",
+        {
+            "form": form,
+            "clinic": clinic,
+            "weekday_fields": [form[name] for _day, name, _label in WEEKDAY_FIELDS],
+        },
+        status=422 if form.errors else 200,
+    )
