@@ -10,10 +10,13 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.context import current_origin
 from mesoclinic.core.models import AuditEvent
@@ -62,6 +65,44 @@ def created(after: Mapping[str, JSONValue]) -> dict[str, dict[str, JSONValue]]:
     return {name: {"new": value} for name, value in after.items() if value not in ("", None)}
 
 
+@dataclass(frozen=True)
+class ActionInfo:
+    label: str | Promise
+    # A write's event must be recorded in the write's own transaction; a read's or a
+    # sign-in's event may stand alone.
+    standalone: bool = False
+
+
+# Every action the audit trail knows. audit_record refuses any other name, so a typo fails
+# in tests instead of producing an event nobody can filter for.
+ACTIONS: dict[str, ActionInfo] = {
+    "organisation.create": ActionInfo(_("Organisation created")),
+    "clinic.create": ActionInfo(_("Clinic added")),
+    "clinic.update": ActionInfo(_("Clinic changed")),
+    "membership.create": ActionInfo(_("Staff member added")),
+    "staff.deactivate": ActionInfo(_("Staff member deactivated")),
+    "staff.reactivate": ActionInfo(_("Staff member reactivated")),
+    "api_token.create": ActionInfo(_("API token created")),
+    "api_token.revoke": ActionInfo(_("API token revoked")),
+    "patient.create": ActionInfo(_("Patient registered")),
+    "patient.update": ActionInfo(_("Patient details changed")),
+    "patient.portal_account_create": ActionInfo(_("Portal account created")),
+    "patient.read": ActionInfo(_("Chart opened"), standalone=True),
+    "patient.list": ActionInfo(_("Patients listed through the API"), standalone=True),
+    "audit.export": ActionInfo(_("Audit trail exported"), standalone=True),
+    "auth.login": ActionInfo(_("Signed in"), standalone=True),
+    "auth.logout": ActionInfo(_("Signed out"), standalone=True),
+    "auth.login_failed": ActionInfo(_("Sign-in failed"), standalone=True),
+    "auth.password_change": ActionInfo(_("Password changed")),
+    "auth.password_reset": ActionInfo(_("Password reset")),
+}
+
+
+def action_label(action: str) -> str:
+    info = ACTIONS.get(action)
+    return str(info.label) if info else action
+
+
 def audit_record(
     *,
     action: str,
@@ -71,9 +112,10 @@ def audit_record(
     patient: Patient | None = None,
     changes: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    # A write's audit event must share the write's transaction; a read's may stand alone.
-    standalone = action.endswith(".read") or action.startswith("auth.")
-    if not standalone and not transaction.get_connection().in_atomic_block:
+    info = ACTIONS.get(action)
+    if info is None:
+        raise ValueError(f"Unknown audit action {action!r}; add it to core.audit.ACTIONS")
+    if not info.standalone and not transaction.get_connection().in_atomic_block:
         raise RuntimeError(f"audit_record({action!r}) must run inside the write's transaction")
     where = current_origin()
     return AuditEvent.objects.create(
