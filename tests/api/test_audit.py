@@ -119,12 +119,22 @@ def test_reading_one_patient_leaves_one_read_event(api_for, world):
     assert event.via == "api"
 
 
-def test_listing_and_searching_leave_no_read_event(api_for):
+def test_listing_and_searching_leave_one_list_event_each_and_no_chart_read(api_for, world):
     client = api_for("audrey")
     since = last_event_id()
     client.get(PATIENTS)
-    client.get(PATIENTS, {"q": "Silva"})
-    assert new_events(since) == []
+    client.get(PATIENTS, {"q": "Silva", "offset": 0})
+    events = new_events(since)
+    assert [e.action for e in events] == ["patient.list", "patient.list"]
+    searched = events[1]
+    assert searched.actor == world.audrey
+    assert searched.organisation == world.acme
+    assert searched.patient is None
+    assert searched.changes == {
+        "query": {"new": "Silva"},
+        "offset": {"new": 0},
+        "returned": {"new": 1},
+    }
 
 
 def test_refused_calls_leave_no_event(api_for, world):

@@ -11,6 +11,7 @@ from tests.api.helpers import (
     new_events,
     new_patient,
     nothing_written,
+    patient_url,
     problem,
 )
 
@@ -90,3 +91,16 @@ def test_an_auditor_gets_403_not_the_candidates(api_for):
     response = api_for("audrey").post(PATIENTS, new_patient(**NAMESAKE))
     body = problem(response, 403)
     assert "possible_duplicates" not in body
+
+
+def test_a_change_into_a_namesake_answers_409_until_confirmed(api_for, world):
+    client = api_for("paul")
+    url = patient_url(world.pat_patient.pk)
+    change = {"given_name": "Ana", "family_name": "Silva", "date_of_birth": "1985-03-14"}
+    body = problem(client.patch(url, change), 409)
+    assert [d["mrn"] for d in body["possible_duplicates"]] == [world.acme_patient.mrn]
+    world.pat_patient.refresh_from_db()
+    assert world.pat_patient.given_name == "Pat"
+    response = client.patch(url, {**change, "confirm_not_duplicate": True})
+    assert response.status_code == 200
+    assert response.json()["family_name"] == "Silva"

@@ -82,13 +82,11 @@ def test_registration_refuses_bad_fields_naming_each_one(api_for, field, value, 
     assert any(message in m for m in field_messages(body, field)), body
 
 
-PATCH_BAD_FIELDS = [
-    case for case in BAD_FIELDS if case[1] is not None and case[0] != "confirm_not_duplicate"
-] + [
+PATCH_BAD_FIELDS = [case for case in BAD_FIELDS if case[1] is not None] + [
     ("given_name", None, "Given name is required."),
     ("date_of_birth", None, "Date of birth cannot be removed."),
     ("sex_at_birth", None, "Sex at birth cannot be removed; use 'unknown'."),
-    ("confirm_not_duplicate", True, "Unknown field."),
+    ("mrn", "ACM-999999", "Unknown field."),
 ]
 
 

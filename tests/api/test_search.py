@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import PATIENTS
+from tests.api.helpers import PATIENTS, problem
 from tests.conftest import make_patient
 
 
@@ -93,3 +93,10 @@ def test_a_nul_byte_in_the_search_is_not_a_server_error(api_for, many):
     response = api_for("paul").get(PATIENTS, {"q": "Fernández\x00"})
     assert response.status_code == 200
     assert [item["family_name"] for item in response.json()["items"]] == ["Fernández"]
+
+
+@pytest.mark.parametrize("offset", ["100000000000000000000", "-1", "abc"])
+def test_an_impossible_offset_is_a_clear_422(api_for, offset):
+    response = api_for("paul").get(PATIENTS, {"offset": offset})
+    body = problem(response, 422)
+    assert body["errors"][0]["field"] == "offset"

@@ -205,11 +205,12 @@ def test_chart_header_shows_name_age_record_number_and_alerts(client_for, world)
     assert "Alerts" in content
 
 
-def test_an_unknown_tab_shows_the_overview(client_for, world):
+def test_an_unknown_tab_is_404_and_records_no_chart_read(client_for, world):
+    client = client_for("paul")
     url = reverse("patients:chart_tab", args=[world.acme_patient.pk, "no-such-tab"])
-    response = client_for("paul").get(url)
-    assert response.status_code == 200
-    assert response.context["tab"] == "overview"
+    since = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert client.get(url).status_code == 404
+    assert not AuditEvent.objects.filter(pk__gt=since, action="patient.read").exists()
 
 
 def test_chart_of_a_missing_patient_is_404(client_for):

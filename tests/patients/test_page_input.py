@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mesoclinic.core.models import AuditEvent
 from mesoclinic.patients.models import Patient
+from tests.conftest import make_patient
 from tests.patients.helpers import (
     field_errors,
     form_data,
@@ -318,9 +320,87 @@ def test_a_namesake_in_another_organisation_is_not_a_duplicate(client_for, world
     assert Patient.objects.filter(organisation=world.other, family_name="Silva").exists()
 
 
-def test_editing_a_patient_into_a_namesake_is_not_blocked(client_for, world):
-    response = client_for("paul").post(
-        reverse("patients:edit", args=[world.pat_patient.pk]),
-        form_data(given_name="Ana", family_name="Silva", date_of_birth="1985-03-14"),
+def test_editing_a_patient_into_a_namesake_warns_first_and_saves_once_confirmed(client_for, world):
+    client = client_for("paul")
+    url = reverse("patients:edit", args=[world.pat_patient.pk])
+    data = form_data(given_name="Ana", family_name="Silva", date_of_birth="1985-03-14")
+    with nothing_written():
+        response = client.post(url, data)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Possible duplicate" in page
+    assert world.acme_patient.mrn in page
+    assert client.post(url, {**data, "confirm_not_duplicate": "on"}).status_code == 302
+    world.pat_patient.refresh_from_db()
+    assert world.pat_patient.family_name == "Silva"
+    event = AuditEvent.objects.filter(action="patient.update").latest("pk")
+    assert event.changes["confirmed_not_duplicate"] == {"new": True}
+
+
+def test_editing_other_fields_of_a_namesake_asks_nothing(client_for, world):
+    """Only a change of name or birth date is checked, not every save of a known namesake."""
+    client = client_for("paul")
+    make_patient(
+        world.acme,
+        world.paul,
+        given_name="Ana",
+        family_name="Silva",
+        email="second.ana@example.com",
+    )
+    response = client.post(
+        reverse("patients:edit", args=[world.acme_patient.pk]),
+        form_data(
+            given_name="Ana",
+            family_name="Silva",
+            date_of_birth="1985-03-14",
+            phone="+44 7700 900777",
+        ),
     )
     assert response.status_code == 302
+
+
+def test_saving_over_a_change_made_since_the_form_opened_is_refused(client_for, world):
+    paul, fiona = client_for("paul"), client_for("fiona")
+    url = reverse("patients:edit", args=[world.acme_patient.pk])
+    form = paul.get(url).context["form"]
+    version = form.initial["version"]
+    assert (
+        fiona.post(
+            url,
+            {
+                **form_data(
+                    given_name="Ana",
+                    family_name="Silva",
+                    date_of_birth="1985-03-14",
+                    phone="+44 7700 900111",
+                ),
+                "version": fiona.get(url).context["form"].initial["version"],
+            },
+        ).status_code
+        == 302
+    )
+    with nothing_written():
+        response = paul.post(
+            url,
+            {
+                **form_data(
+                    given_name="Ana", family_name="Silva-Costa", date_of_birth="1985-03-14"
+                ),
+                "version": version,
+            },
+        )
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Someone else changed this patient" in page
+    assert "+44 7700 900111" in page  # the form now shows the current details
+    world.acme_patient.refresh_from_db()
+    assert world.acme_patient.family_name == "Silva"
+
+
+def test_a_garbled_form_version_is_a_clear_error(client_for, world):
+    url = reverse("patients:edit", args=[world.acme_patient.pk])
+    client = client_for("paul")
+    with nothing_written():
+        response = client.post(url, {**form_data(), "version": "yesterday"})
+    assert response.status_code == 422
+    assert "This form is out of date; reload the page." in response.content.decode()

@@ -236,3 +236,18 @@ def test_pagination_links_keep_the_search(client_for, world, add_patients, five_
     response = client_for("fiona").get(reverse("patients:list"), {"q": "family"})
     assert response.context["page"].paginator.count == 10
     assert "?q=family&amp;page=2" in response.content.decode()
+
+
+def test_the_list_tells_caches_that_htmx_gets_a_fragment(client_for, world):
+    client = client_for("fiona")
+    fragment = client.get(reverse("patients:list"), {"q": "silva"}, HTTP_HX_REQUEST="true")
+    assert "<header" not in fragment.content.decode()
+    assert "HX-Request" in fragment["Vary"]
+    # Going back in history asks again with HX-History-Restore-Request: it needs the page.
+    restored = client.get(
+        reverse("patients:list"),
+        {"q": "silva"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    assert "<header" in restored.content.decode()

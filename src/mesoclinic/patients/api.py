@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -12,7 +10,12 @@ from mesoclinic.accounts.models import Clinic
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.schemas import PatientIn, PatientOut, PatientPage, PatientPatch
-from mesoclinic.patients.selectors import patient_get, patient_get_for_chart, patient_search
+from mesoclinic.patients.selectors import (
+    patient_get,
+    patient_get_for_chart,
+    patient_list_record,
+    patient_search,
+)
 from mesoclinic.patients.services import (
     PatientDetails,
     PossibleDuplicate,
@@ -44,14 +47,18 @@ def _clinic(workspace: Workspace, clinic_id: int | None) -> Clinic | None:
 class SearchParams(Schema):
     q: str = Field("", max_length=200, description="Name, record number, phone or email")
     limit: int = Field(25, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=10_000_000)
 
 
 @router.get("", response=PatientPage, summary="List or search patients")
 def list_patients(request: HttpRequest, params: Query[SearchParams]) -> dict[str, object]:
+    """Integrations read many records at once this way, so each call is audited."""
     workspace = _workspace(request)
     patients = patient_search(organisation=workspace.organisation, query=params.q)
     page = list(patients[params.offset : params.offset + params.limit])
+    patient_list_record(
+        workspace=workspace, query=params.q, offset=params.offset, returned=len(page)
+    )
     return {
         "count": patients.count(),
         "limit": params.limit,
@@ -117,20 +124,27 @@ def read_patient(request: HttpRequest, patient_id: int) -> dict[str, object]:
 def update_patient(
     request: HttpRequest, patient_id: int, payload: PatientPatch
 ) -> dict[str, object]:
+    """Only the fields sent change. A new name or date of birth matching another patient
+    answers 409 with the candidates, unless `confirm_not_duplicate` is true."""
     workspace = _workspace(request, write=True)
     patient: Patient = patient_get(workspace=workspace, patient_id=patient_id)
-    current = PatientDetails.of(patient)
     given = payload.model_dump(exclude_unset=True)
-    changes: dict[str, object] = {
-        name: value for name, value in given.items() if name != "preferred_clinic_id"
-    }
-    if "sex_at_birth" in changes and changes["sex_at_birth"] is not None:
-        changes["sex_at_birth"] = str(changes["sex_at_birth"])
-    if "preferred_clinic_id" in given:
-        changes["preferred_clinic"] = _clinic(workspace, given["preferred_clinic_id"])
-    updated = patient_update(
-        patient=patient,
-        details=replace(current, **changes),  # type: ignore[arg-type]
-        acting_user=workspace.user,
-    )
+    confirm = bool(given.pop("confirm_not_duplicate", False))
+    changes: dict[str, object] = {}
+    for name, value in given.items():
+        if name == "preferred_clinic_id":
+            changes["preferred_clinic"] = _clinic(workspace, value)
+        elif name == "sex_at_birth":
+            changes[name] = str(value)
+        else:
+            changes[name] = value
+    try:
+        updated = patient_update(
+            patient=patient,
+            changes=changes,
+            acting_user=workspace.user,
+            confirm_not_duplicate=confirm,
+        )
+    except PossibleDuplicate as exc:
+        _raise_duplicate(exc)
     return PatientOut.from_patient(updated)

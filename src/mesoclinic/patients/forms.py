@@ -100,3 +100,29 @@ class PatientCreateForm(PatientForm):
         required=False,
         widget=forms.CheckboxInput,
     )
+
+
+class PatientEditForm(PatientForm):
+    confirm_not_duplicate = forms.BooleanField(
+        label=_("I have checked: this is a different person. Save these details."),
+        required=False,
+        widget=forms.CheckboxInput,
+    )
+    # When the record was last changed as the form was opened (ISO 8601, to the microsecond):
+    # saving over a record changed since is refused. The page always sends it; a submission
+    # without it (a script) saves like the API does, last write wins.
+    version = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def clean_version(self) -> dt.datetime | None:
+        raw = self.cleaned_data["version"]
+        if not raw:
+            return None
+        try:
+            version = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            version = None
+        if version is None or version.tzinfo is None:
+            # A hidden field: say so at the top of the form, not beside nothing.
+            self.add_error(None, _("This form is out of date; reload the page."))
+            return None
+        return version

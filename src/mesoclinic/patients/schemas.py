@@ -83,6 +83,9 @@ class PatientPatch(_Strict):
     phone: str | None = Field(None, max_length=10_000)
     address: str | None = Field(None, max_length=10_000)
     preferred_clinic_id: int | None = None
+    confirm_not_duplicate: bool = Field(
+        False, description="Set after checking that a likely duplicate is a different person."
+    )
 
     @field_validator("given_name")
     @classmethod

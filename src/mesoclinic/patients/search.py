@@ -13,8 +13,8 @@ import re
 import unicodedata
 
 MAX_TERMS = 8
-# A query made only of what phone numbers are written with: digits, +, spaces, ()./-.
-_PHONE_QUERY = re.compile(r"^\+?[0-9 ()./-]+$")
+# What phone numbers are written with: an optional +, then digits, spaces and ()./-.
+PHONE_NOTATION = re.compile(r"^\+?[0-9 ()./-]+$")
 _MIN_PHONE_DIGITS = 4
 
 
@@ -48,7 +48,7 @@ def query_terms(query: str) -> list[str]:
     cleaned = fold(query)
     if not cleaned:
         return []
-    if _PHONE_QUERY.match(cleaned):
+    if PHONE_NOTATION.match(cleaned):
         # "+44 (0)20 7946 0000": the bracketed trunk zero is not dialled after a country code.
         digits = digits_of(cleaned.replace("(0)", ""))
         if len(digits) >= _MIN_PHONE_DIGITS:

@@ -45,6 +45,33 @@ def patient_get_for_chart(*, workspace: Workspace, patient_id: int) -> Patient:
     return patient
 
 
+def patient_get_own(*, user: User) -> Patient:
+    """The patient record linked to a portal account, with a chart-read event; else 404."""
+    patient = (
+        Patient.objects.filter(user__pk=user.pk or 0)
+        .select_related("organisation", "preferred_clinic")
+        .first()
+    )
+    if patient is None:
+        raise Http404("No patient record is linked to this account")
+    _record_read(patient=patient, actor=user)
+    return patient
+
+
+def patient_list_record(*, workspace: Workspace, query: str, offset: int, returned: int) -> None:
+    """Record a bulk read (an API page of patients): who, which search, how many rows."""
+    audit_record(
+        action="patient.list",
+        actor=workspace.user,
+        organisation=workspace.organisation,
+        changes={
+            "query": {"new": query},
+            "offset": {"new": offset},
+            "returned": {"new": returned},
+        },
+    )
+
+
 def _record_read(*, patient: Patient, actor: User) -> None:
     audit_record(
         action="patient.read",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -129,19 +131,64 @@ def patient_create(
     return patient
 
 
+class StaleEdit(Conflict):
+    """The record changed after the form was opened; saving would undo someone's change."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Someone else changed this patient's details after you opened the form, so "
+                "nothing was saved. Check the details below and save again."
+            )
+        )
+
+
+_DUPLICATE_FIELDS = {"given_name", "family_name", "date_of_birth"}
+
+
 @transaction.atomic
-def patient_update(*, patient: Patient, details: PatientDetails, acting_user: User) -> Patient:
-    """Change a patient's details; the audit event lists each changed field, old and new."""
+def patient_update(
+    *,
+    patient: Patient,
+    changes: Mapping[str, Any],
+    acting_user: User,
+    expected_updated_at: dt.datetime | None = None,
+    confirm_not_duplicate: bool = False,
+) -> Patient:
+    """Apply ``changes`` (some fields of ``PatientDetails``) to the locked patient row.
+
+    Only the named fields change, read and written under the row lock, so two people
+    editing different fields do not undo each other. ``expected_updated_at`` (when the
+    form was opened) refuses an edit of a record changed since, with ``StaleEdit``. A new
+    name or date of birth that matches another patient raises ``PossibleDuplicate`` unless
+    confirmed. The audit event lists each changed field, old and new; no change, no event.
+    """
+    unknown = set(changes) - set(PatientDetails.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"patient_update got unknown fields: {sorted(unknown)}")
+    patient = Patient.objects.select_for_update().select_related("organisation").get(pk=patient.pk)
+    if expected_updated_at is not None and patient.updated_at != expected_updated_at:
+        raise StaleEdit()
+    details = replace(PatientDetails.of(patient), **changes)
     _check_clinic(patient.organisation, details)
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = snapshot(patient, AUDITED_FIELDS)
     for name, value in asdict(details).items():
         setattr(patient, name, value)
     patient.preferred_clinic = details.preferred_clinic
-    patient.search_document = _search_document(details, patient.mrn)
-    changes = diff(before, snapshot(patient, AUDITED_FIELDS))
-    if not changes:
+    changed = diff(before, snapshot(patient, AUDITED_FIELDS))
+    if not changed:
         return patient
+    if _DUPLICATE_FIELDS & set(changed) and not confirm_not_duplicate:
+        duplicates = likely_duplicates(
+            organisation=patient.organisation,
+            given_name=details.given_name,
+            family_name=details.family_name,
+            date_of_birth=details.date_of_birth,
+            exclude_id=patient.pk,
+        )
+        if duplicates:
+            raise PossibleDuplicate(duplicates)
+    patient.search_document = _search_document(details, patient.mrn)
     patient.save()
     audit_record(
         action="patient.update",
@@ -149,7 +196,12 @@ def patient_update(*, patient: Patient, details: PatientDetails, acting_user: Us
         organisation=patient.organisation,
         obj=patient,
         patient=patient,
-        changes=changes,
+        changes=changed
+        | (
+            {"confirmed_not_duplicate": {"new": True}}
+            if confirm_not_duplicate and _DUPLICATE_FIELDS & set(changed)
+            else {}
+        ),
     )
     return patient
 

@@ -7,19 +7,21 @@ show a person.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from mesoclinic.patients.search import PHONE_NOTATION, digits_of
+
+# The digits of a phone number, as search indexes them.
+phone_digits = digits_of
+
 NAME_MAX_CHARS = 100
 EMAIL_MAX_CHARS = 254
 ADDRESS_MAX_CHARS = 500
 OLDEST_AGE_YEARS = 130
-
-_PHONE_ALLOWED = re.compile(r"^\+?[0-9 ()./-]+$")
 
 
 def _has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:
@@ -80,17 +82,13 @@ def clean_email(value: str) -> str:
     return value
 
 
-def phone_digits(value: str) -> str:
-    return "".join(char for char in value if char.isdigit())
-
-
 def clean_phone(value: str) -> str:
     _check_readable(value, label=_("Phone"))
     value = " ".join(value.split())
     if not value:
         return ""
-    digits = phone_digits(value)
-    if not _PHONE_ALLOWED.match(value) or not 6 <= len(digits) <= 15:
+    digits = digits_of(value)
+    if not PHONE_NOTATION.match(value) or not 6 <= len(digits) <= 15:
         raise ValueError(
             _(
                 "Enter a phone number of 6 to 15 digits; it may start with + and use spaces, "

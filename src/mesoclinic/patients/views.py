@@ -5,32 +5,36 @@ from dataclasses import asdict
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from mesoclinic.accounts.access import request_workspace, staff_view
-from mesoclinic.patients.forms import PatientCreateForm, PatientForm
+from mesoclinic.accounts.access import Workspace, request_workspace, staff_view
+from mesoclinic.patients.forms import PatientCreateForm, PatientEditForm, PatientForm
+from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get, patient_get_for_chart, patient_search
 from mesoclinic.patients.services import (
     PatientDetails,
     PossibleDuplicate,
+    StaleEdit,
     patient_create,
     patient_update,
 )
 
-# The chart's tabs; each later part of the product fills its own.
+# The chart's tabs; each later part of the product fills its own. Lazy: translated per request.
 CHART_TABS = [
-    ("overview", _("Overview")),
-    ("assessment", _("Assessment")),
-    ("screening", _("Screening")),
-    ("course", _("Course")),
-    ("sessions", _("Sessions")),
-    ("side-effects", _("Side effects")),
-    ("outcomes", _("Outcomes")),
-    ("photos", _("Photos")),
+    ("overview", gettext_lazy("Overview")),
+    ("assessment", gettext_lazy("Assessment")),
+    ("screening", gettext_lazy("Screening")),
+    ("course", gettext_lazy("Course")),
+    ("sessions", gettext_lazy("Sessions")),
+    ("side-effects", gettext_lazy("Side effects")),
+    ("outcomes", gettext_lazy("Outcomes")),
+    ("photos", gettext_lazy("Photos")),
 ]
 
 
@@ -62,14 +66,18 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         settings.PATIENTS_PER_PAGE,
     )
     page = paginator.get_page(request.GET.get("page"))
-    template = (
-        "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
+    # htmx swaps in the results alone; a history restore or a plain visit gets the page.
+    fragment = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
     )
-    return render(
+    response = render(
         request,
-        template,
+        "patients/_results.html" if fragment else "patients/list.html",
         {"page": page, "query": query, "today": timezone.localdate()},
     )
+    # The same URL answers a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+    return response
 
 
 @staff_view(write=True)
@@ -114,22 +122,46 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     workspace = request_workspace(request)
     patient = patient_get(workspace=workspace, patient_id=patient_id)
+    duplicates: list[Patient] = []
+    conflict = ""
     if request.method == "POST":
-        form = PatientForm(request.POST, organisation=workspace.organisation)
+        form = PatientEditForm(request.POST, organisation=workspace.organisation)
         _add_encoding_error(request, form)
         if form.is_valid():
-            patient_update(patient=patient, details=form.details(), acting_user=workspace.user)
-            messages.success(request, _("Details saved."))
-            return redirect("patients:chart", patient_id=patient.pk)
+            try:
+                patient_update(
+                    patient=patient,
+                    changes=asdict(form.details()),
+                    acting_user=workspace.user,
+                    expected_updated_at=form.cleaned_data["version"],
+                    confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+                )
+            except StaleEdit as exc:
+                conflict = exc.message
+                form = _current_details_form(patient, workspace)
+            except PossibleDuplicate as exc:
+                duplicates = exc.duplicates
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Details saved."))
+                return redirect("patients:chart", patient_id=patient.pk)
     else:
-        form = PatientForm(
-            initial=asdict(PatientDetails.of(patient)), organisation=workspace.organisation
-        )
+        form = _current_details_form(patient, workspace)
+    status = 409 if conflict else 422 if form.errors else 200
     return render(
         request,
         "patients/form.html",
-        {"form": form, "patient": patient, "duplicates": []},
-        status=200 if not form.errors else 422,
+        {"form": form, "patient": patient, "duplicates": duplicates, "conflict": conflict},
+        status=status,
+    )
+
+
+def _current_details_form(patient: Patient, workspace: Workspace) -> PatientEditForm:
+    """The edit form filled with the record as it is now in the database."""
+    patient.refresh_from_db()
+    return PatientEditForm(
+        initial=asdict(PatientDetails.of(patient)) | {"version": patient.updated_at.isoformat()},
+        organisation=workspace.organisation,
     )
 
 
@@ -139,7 +171,7 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
     workspace = request_workspace(request)
     tabs = dict(CHART_TABS)
     if tab not in tabs:
-        tab = "overview"
+        raise Http404("No such chart section")
     patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
     today = timezone.localdate()
     return render(
