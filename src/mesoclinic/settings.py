@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mesoclinic.core.middleware.NoStoreMiddleware",
     "mesoclinic.core.middleware.RequestContextMiddleware",
     "mesoclinic.accounts.middleware.ActiveMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -210,6 +211,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Product settings -------------------------------------------------------------------------
 PATIENTS_PER_PAGE = env_int("PATIENTS_PER_PAGE", 25, minimum=5, maximum=200)
 AUDIT_EVENTS_PER_PAGE = 50
+# On SQLite a trigger refuses DELETE of audit events (UPDATE is always refused, on both
+# databases, and DELETE always on PostgreSQL). Only the test suite turns this off: Django's
+# test flush empties SQLite tables with DELETE. Applied at every `migrate` (core.apps).
+AUDIT_SQLITE_REFUSES_DELETE = True
 
 LOGGING = {
     "version": 1,

@@ -95,3 +95,53 @@ def test_switching_by_get_is_refused(client_for, world):
     response = client_for("alice").get(reverse("clinic_switch"), {"clinic_id": world.acme_river.pk})
     assert response.status_code == 405
     assert current_clinic(client_for("alice")) == world.acme_city
+
+
+# --- the organisation of the session ------------------------------------------------------------
+
+
+def test_sign_in_records_the_organisation_and_the_session_stays_in_it(world):
+    from django.test import Client
+
+    from mesoclinic.accounts.access import SESSION_ORGANISATION_KEY
+    from mesoclinic.accounts.models import Role
+    from mesoclinic.accounts.services import membership_create, organisation_create
+    from tests.conftest import PASSWORD
+
+    client = Client()
+    client.post(reverse("login"), {"username": "paul@acme.test", "password": PASSWORD})
+    assert client.session[SESSION_ORGANISATION_KEY] == world.acme.pk
+    # Paul is given a second membership, at an organisation that sorts before Acme.
+    aardvark = organisation_create(
+        name="Aardvark Aesthetics", slug="aardvark", mrn_prefix="AAR", acting_user=None
+    )
+    membership_create(
+        user=world.paul,
+        organisation=aardvark,
+        role=Role.PRACTITIONER,
+        default_clinic=None,
+        acting_user=None,
+    )
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert response.wsgi_request.workspace.organisation == world.acme
+    # A new sign-in starts in the first of his organisations, and stays there.
+    fresh = Client()
+    fresh.post(reverse("login"), {"username": "paul@acme.test", "password": PASSWORD})
+    assert fresh.session[SESSION_ORGANISATION_KEY] == aardvark.pk
+    assert fresh.get(reverse("dashboard")).wsgi_request.workspace.organisation == aardvark
+
+
+def test_the_workspace_of_a_membership_ignores_another_organisations_clinic(world):
+    from mesoclinic.accounts.access import workspace_for_membership
+    from mesoclinic.accounts.models import Membership
+
+    membership = Membership.objects.select_related("user", "organisation").get(user=world.fiona)
+    workspace = workspace_for_membership(membership, clinic_id=world.other_clinic.pk)
+    assert workspace.user == world.fiona
+    assert workspace.organisation == world.acme
+    assert workspace.clinic == world.acme_river  # Her main clinic, not Other's.
+    assert set(workspace.clinics) == {world.acme_city, world.acme_river}
+    assert workspace_for_membership(membership, clinic_id=world.acme_city.pk).clinic == (
+        world.acme_city
+    )

@@ -68,6 +68,22 @@ def test_signed_in_user_visiting_the_login_page_is_sent_on(client_for):
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize(
+    "next_url", ["/login/", "/login/?next=/login/", "/login/?x=1", "http://testserver/login/"]
+)
+def test_signed_in_user_sent_back_to_the_login_page_goes_home_instead(client_for, next_url):
+    # Django raises "Redirection loop for authenticated user detected" (a 500) here.
+    response = client_for("paul").get(reverse("login"), {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+def test_signed_in_user_still_follows_another_next_url(client_for):
+    response = client_for("paul").get(reverse("login"), {"next": reverse("patients:list")})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:list")
+
+
 def test_wrong_password_shows_a_clear_message_and_does_not_sign_in(world):
     client = Client()
     response = sign_in(client, "alice@acme.test", "not the password")
@@ -128,6 +144,30 @@ def test_failed_sign_in_for_an_unknown_email_is_recorded_without_an_organisation
     assert event.organisation is None
     assert event.object_id == ""
     assert event.changes == {"email": {"new": "ghost@nowhere.test"}}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "correct horse battery staple",
+        "hunter2-Secret!",
+        "p@ss",
+        "my@pass word",
+        "@",
+        "secret@",
+        "<script>@x",
+    ],
+)
+def test_a_failed_sign_in_with_something_that_is_not_an_email_does_not_record_it(world, typed):
+    # People type their password into the email field; it must not reach the audit trail.
+    client = Client()
+    response = sign_in(client, typed, "whatever-it-is")
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="auth.login_failed")
+    assert event.changes == {"email": {"new": "(not an email address)"}}
+    assert event.organisation is None
+    assert event.object_id == ""
+    assert typed not in str(event.changes)
 
 
 # --- signing out --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from mesoclinic.accounts.services import (
     membership_deactivate,
     membership_reactivate,
 )
-from mesoclinic.core.errors import DomainError
+from mesoclinic.core.errors import Conflict, DomainError
 from mesoclinic.core.models import AuditEvent
 from tests.conftest import PASSWORD, add_staff
 
@@ -191,22 +191,114 @@ def test_invite_shows_the_invited_person_on_the_staff_page(
     assert "Invited" in page
 
 
-def test_inviting_someone_from_another_organisation_adds_a_membership_to_their_account(
+ACCOUNT_EXISTS = (
+    "This address already has a mesoclinic account. Ask the person for another address, "
+    "or ask their current clinic's admin."
+)
+
+
+def user_state(user: User) -> tuple[object, ...]:
+    user.refresh_from_db()
+    return (user.email, user.full_name, user.is_active, user.password, user.last_login)
+
+
+@pytest.mark.parametrize(
+    ("persona", "email", "owner"),
+    [
+        # Another organisation's admin cannot take over Acme's staff, patients or leavers.
+        ("oscar", "alice@acme.test", "alice"),
+        ("oscar", "ALICE@acme.test", "alice"),
+        ("oscar", "pat@example.com", "pat"),
+        ("oscar", "dora@acme.test", "dora"),
+        # Nor can Acme's admin take Oscar, or turn her own patient's portal account into staff.
+        ("alice", "oscar@other.test", "oscar"),
+        ("alice", "pat@example.com", "pat"),
+    ],
+)
+def test_inviting_an_address_that_already_has_an_account_is_refused_neutrally(
+    client_for, world, smtp_server, django_capture_on_commit_callbacks, persona, email, owner
+):
+    owner_user = getattr(world, owner)
+    alice_browser = client_for("alice")
+    assert alice_browser.get(reverse("dashboard")).wsgi_request.workspace.organisation == world.acme
+    admin = alice_browser if persona == "alice" else client_for(persona)
+    before = row_counts()
+    memberships_before = list(Membership.objects.order_by("pk").values())
+    owner_before = user_state(owner_user)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = invite(admin, email=email, full_name="Someone Else")
+
+    assert response.status_code == 422
+    assert response.context["form"].errors["email"] == [ACCOUNT_EXISTS]
+    page = response.content.decode()
+    assert "This address already has a mesoclinic account." in page
+    # The message shows nothing about the account: not its name, not its organisation.
+    assert owner_user.full_name not in page
+    assert "Acme Hair" not in page if persona == "oscar" else "Other Clinic" not in page
+    # Nothing written, nothing sent.
+    assert row_counts() == before
+    assert list(Membership.objects.order_by("pk").values()) == memberships_before
+    assert user_state(owner_user) == owner_before
+    assert callbacks == []
+    assert smtp_server.messages == []
+    # Alice's own session still works in Acme.
+    dashboard = alice_browser.get(reverse("dashboard"))
+    assert dashboard.status_code == 200
+    assert dashboard.wsgi_request.workspace.organisation == world.acme
+
+
+def test_inviting_a_former_member_says_to_reactivate_them_instead(
     client_for, world, smtp_server, django_capture_on_commit_callbacks
 ):
-    users_before = User.objects.count()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = invite(client_for("alice"), email="OSCAR@other.test", full_name="Oscar Other")
-    assert response.status_code == 302
-    assert User.objects.count() == users_before
-    assert membership_of(world.oscar, world.acme).role == Role.PRACTITIONER
-    assert membership_of(world.oscar, world.other).role == Role.ADMIN
-    assert [m.recipients for m in smtp_server.messages] == [["oscar@other.test"]]
-    world.oscar.refresh_from_db()
-    assert world.oscar.check_password(PASSWORD)  # The invitation does not touch the password.
+    alice = client_for("alice")
+    before = row_counts()
+    dora_before = user_state(world.dora)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = invite(alice, email="Dora@acme.test", role=Role.ADMIN)
+    assert response.status_code == 422
+    assert response.context["form"].errors["email"] == [
+        "dora@acme.test is a former member of this organisation. "
+        "Reactivate them in the staff list instead of inviting them again."
+    ]
+    assert row_counts() == before
+    assert user_state(world.dora) == dora_before
+    assert not membership_of(world.dora).is_active
+    assert membership_of(world.dora).role == Role.FRONTDESK
+    assert callbacks == []
+    assert smtp_server.messages == []
 
 
-@pytest.mark.parametrize("email", ["paul@acme.test", "PAUL@ACME.TEST", "dora@acme.test"])
+def test_membership_create_leaves_an_inactive_account_inactive(world):
+    # Only membership_reactivate (by the account's own organisation) brings an account back.
+    assert not world.dora.is_active
+    membership_create(
+        user=world.dora,
+        organisation=world.other,
+        role=Role.FRONTDESK,
+        default_clinic=None,
+        acting_user=world.oscar,
+    )
+    world.dora.refresh_from_db()
+    assert not world.dora.is_active
+    assert not is_signed_in(sign_in("dora@acme.test"))
+
+
+def test_membership_create_refuses_a_patients_portal_account(world):
+    before = row_counts()
+    with pytest.raises(Conflict) as refused:
+        membership_create(
+            user=world.pat,
+            organisation=world.acme,
+            role=Role.FRONTDESK,
+            default_clinic=None,
+            acting_user=world.alice,
+        )
+    assert refused.value.message == ACCOUNT_EXISTS
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("email", ["paul@acme.test", "PAUL@ACME.TEST"])
 def test_inviting_an_existing_member_shows_a_form_error_and_writes_nothing(
     client_for, world, smtp_server, django_capture_on_commit_callbacks, email
 ):
@@ -221,9 +313,7 @@ def test_inviting_an_existing_member_shows_a_form_error_and_writes_nothing(
     assert row_counts() == before
     assert callbacks == []
     assert smtp_server.messages == []
-    assert Membership.objects.get(user__email=email.lower()).role == Role(
-        "practitioner" if email.lower().startswith("paul") else "frontdesk"
-    )
+    assert Membership.objects.get(user__email=email.lower()).role == Role.PRACTITIONER
 
 
 @pytest.mark.parametrize(
@@ -481,3 +571,24 @@ def test_an_invitation_that_cannot_be_emailed_keeps_the_member_and_says_so(clien
     page = alice.get(reverse("staff")).content.decode()
     assert "the invitation email could not be sent" in page
     assert "Invitation sent" not in page
+
+
+def test_the_deactivate_confirmation_is_escaped_for_javascript(client_for, world, monkeypatch):
+    # A translation with an apostrophe or a quote must not break out of the JS string.
+    from django.utils import translation
+
+    original = translation._trans.gettext
+    question = "Deactivate this person? They are signed out at once."
+    translated = 'D\'accord? "Yes" </form><script>alert(1)</script>'
+    monkeypatch.setattr(
+        translation._trans,
+        "gettext",
+        lambda message: translated if message == question else original(message),
+    )
+    page = client_for("alice").get(reverse("staff")).content.decode()
+    handlers = [line for line in page.splitlines() if "onsubmit=" in line]
+    assert handlers
+    for line in handlers:
+        assert "return confirm('D\\u0027accord? \\u0022Yes\\u0022 \\u003C/form\\u003E" in line
+        assert "D'accord" not in line and "&#x27;" not in line
+    assert "<script>alert(1)" not in page

@@ -13,9 +13,27 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from mesoclinic.core.audit import ACTIONS, ActionInfo
 from mesoclinic.core.models import AuditEvent
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+# Actions these tests filter by. The filter offers only actions of the registry (a name it
+# does not know is a form error), so each test registers them for its own duration.
+FILTERED_TEST_ACTIONS = [
+    "test.dated",
+    "test.summer",
+    "test.paged",
+    "test.html",
+    "test.csv",
+    "test.tz",
+]
+
+
+@pytest.fixture(autouse=True)
+def registered_test_actions(monkeypatch):
+    for name in FILTERED_TEST_ACTIONS:
+        monkeypatch.setitem(ACTIONS, name, ActionInfo(f"Test: {name.removeprefix('test.')}"))
 
 
 def make_event(organisation, action="test.event", when=None, **fields) -> AuditEvent:
@@ -236,6 +254,129 @@ def test_changes_and_names_are_shown_escaped(client_for, world):
     assert "<img src=x" not in page
     assert "<script>x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+# --- dates out of range, invalid filters ---------------------------------------------------------
+
+OUT_OF_RANGE = "Enter a date between 1900 and 2100."
+
+
+@pytest.mark.parametrize("url", ["audit", "audit_export"])
+@pytest.mark.parametrize("clinic_timezone", ["Europe/London", "Asia/Tokyo", "America/Los_Angeles"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+        {"date_from": "1899-12-31"},
+        {"date_to": "2101-01-01"},
+    ],
+)
+def test_dates_outside_1900_to_2100_are_a_form_error_not_a_500(
+    client_for, world, url, clinic_timezone, params
+):
+    world.acme_city.timezone = clinic_timezone
+    world.acme_city.save()
+    response = client_for("alice").get(reverse(url), params)
+    assert response.status_code == 422
+    assert response.wsgi_request.workspace.clinic.timezone == clinic_timezone
+    errors = response.context["form"].errors
+    for field in params:
+        assert errors[field] == [OUT_OF_RANGE]
+    assert OUT_OF_RANGE in response.content.decode()
+    assert list(response.context["page"].object_list) == []
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+@pytest.mark.parametrize("clinic_timezone", ["Asia/Tokyo", "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_the_first_and_last_allowed_days_work_in_any_time_zone(client_for, world, clinic_timezone):
+    world.acme_city.timezone = clinic_timezone
+    world.acme_city.save()
+    client = client_for("alice")
+    params = {"date_from": "1900-01-01", "date_to": "2100-12-31"}
+    assert listed(client.get(reverse("audit"), params))
+    assert export_rows(client.get(reverse("audit_export"), params))[0] == HEADER
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_from": "2026-13-45"},
+        {"date_to": "9999-12-31"},
+        {"action": "no.such.action"},
+        {"actor": "abc"},
+        {"actor": "999999"},
+        {"date_from": "2026-03-10", "date_to": "2026-03-01"},
+        {"action": "membership.create", "date_from": "yesterday"},
+    ],
+)
+def test_an_invalid_filter_shows_no_events_rather_than_all_of_them(client_for, world, params):
+    response = client_for("alice").get(reverse("audit"), params)
+    assert response.status_code == 422
+    assert response.context["form"].errors
+    assert list(response.context["page"].object_list) == []
+    page = response.content.decode()
+    assert "<tbody>" not in page
+    assert "Correct the filters above to see events." in page
+
+
+@pytest.mark.parametrize(
+    "params", [{"action": "no.such.action"}, {"date_to": "9999-12-31"}, {"date_from": "x"}]
+)
+def test_csv_export_with_an_invalid_filter_answers_422_with_the_errors_and_exports_nothing(
+    client_for, world, params
+):
+    response = client_for("audrey").get(reverse("audit_export"), params)
+    assert response.status_code == 422
+    assert response["Content-Type"].startswith("text/html")
+    assert "Content-Disposition" not in response
+    assert set(params) <= set(response.context["form"].errors)
+    assert list(response.context["page"].object_list) == []
+    assert "<tbody>" not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+# --- actions by their labels ----------------------------------------------------------------------
+
+
+def test_the_action_filter_offers_the_registered_actions_by_label_without_a_query(
+    client_for, world
+):
+    client = client_for("alice")
+    client.get(reverse("audit"))  # Warm up the session.
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("audit"))
+    assert response.status_code == 200
+    choices = response.context["form"].fields["action"].choices
+    assert choices[0] == ("", "Any action")
+    assert dict(choices[1:]) == {name: str(info.label) for name, info in ACTIONS.items()}
+    # Not built from the events: no DISTINCT over the whole audit history.
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"].upper()]
+    page = response.content.decode()
+    assert '<option value="membership.create">Staff member added</option>' in page
+    assert '<option value="patient.read">Chart opened</option>' in page
+
+
+def test_an_action_that_has_no_events_yet_can_be_chosen(client_for, world):
+    assert not AuditEvent.objects.filter(action="api_token.revoke").exists()
+    response = client_for("alice").get(reverse("audit"), {"action": "api_token.revoke"})
+    assert listed(response) == []
+    assert "No events match these filters." in response.content.decode()
+
+
+def test_events_show_the_action_label_with_its_code_beside_it(client_for, world):
+    response = client_for("alice").get(reverse("audit"), {"action": "membership.create"})
+    assert listed(response)
+    page = response.content.decode()
+    assert '<span class="badge" title="membership.create">Staff member added</span>' in page
+    assert "<code>membership.create</code>" in page
+
+
+def test_an_event_with_an_action_no_longer_registered_shows_its_code(client_for, world):
+    make_event(world.acme, action="legacy.thing")
+    page = client_for("alice").get(reverse("audit")).content.decode()
+    assert '<span class="badge" title="legacy.thing">legacy.thing</span>' in page
 
 
 # --- CSV export ---------------------------------------------------------------------------------

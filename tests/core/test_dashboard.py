@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from mesoclinic.accounts.models import User
 from mesoclinic.core.models import AuditEvent
 from tests.conftest import STAFF
 
@@ -121,6 +123,16 @@ def test_home_sends_each_person_to_their_start_page(client_for, world, persona, 
     response = client_for(persona).get(reverse("home"))
     assert response.status_code == 302
     assert response["Location"] == reverse(destination)
+
+
+def test_home_sends_a_superuser_without_a_membership_to_the_admin_site(world):
+    root = User.objects.create_superuser(email="root@example.test", password=None, full_name="Root")
+    client = Client()
+    client.force_login(root, backend="mesoclinic.accounts.backends.EmailBackend")
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+    assert client.get(response["Location"]).status_code == 200
 
 
 def test_today_is_the_day_in_the_clinics_time_zone(client_for, world, monkeypatch):

@@ -62,6 +62,21 @@ def test_healthz_needs_no_sign_in_and_refuses_writes(db):
     assert client.post(reverse("healthz")).status_code == 405
 
 
+def test_healthz_answers_head_like_get(db):
+    # Load balancers and uptime monitors often probe with HEAD.
+    response = Client().head(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.content == b""
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete", "options"])
+def test_healthz_refuses_other_methods(db, method):
+    response = getattr(Client(), method)(reverse("healthz"))
+    assert response.status_code == 405
+    assert sorted(response["Allow"].split(", ")) == ["GET", "HEAD"]
+
+
 def test_healthz_answers_503_with_a_real_unreachable_postgresql(tmp_path):
     """No mock: the product settings pointed at a port where no database listens."""
     with socket.socket() as sock:

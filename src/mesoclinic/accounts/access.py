@@ -1,7 +1,12 @@
 """Who is acting, in which organisation and clinic, with which role.
 
-Every page and endpoint reads clinical data through a ``Workspace``: it carries the one
-organisation the request may see, so selectors can scope every query by it.
+A staff request carries a ``Workspace``: the user, their one active membership (organisation
+and role) and the current clinic. ``ActiveMembershipMiddleware`` attaches it to page requests
+and the API's bearer-token auth to API requests, both through ``workspace_for_membership``;
+staff pages are wrapped in ``staff_view``, and selectors scope every query by the
+workspace's organisation. A patient's portal account has no workspace: the portal reads
+only the record linked to the account. ``account_owner`` says which organisation's audit
+trail shows an account's sign-ins.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from mesoclinic.accounts.models import Clinic, Membership, Organisation, Role, U
 if TYPE_CHECKING:
     from mesoclinic.patients.models import Patient
 
+# Written at sign-in (accounts.signals), so a person with several memberships stays in the
+# organisation they signed in to; the clinic switcher writes the clinic.
 SESSION_ORGANISATION_KEY = "organisation_id"
 SESSION_CLINIC_KEY = "clinic_id"
 
@@ -44,8 +51,23 @@ class Workspace:
     def can_write(self) -> bool:
         return self.membership.can_write
 
-    def has_role(self, *roles: str) -> bool:
-        return self.membership.role in roles
+
+def workspace_for_membership(membership: Membership, *, clinic_id: int | None = None) -> Workspace:
+    """The workspace of one active membership (its user and organisation loaded).
+
+    The clinic is ``clinic_id`` when it is an active clinic of the organisation, otherwise
+    the membership's default clinic, otherwise the organisation's first active clinic.
+    """
+    clinics = list(
+        Clinic.objects.filter(organisation_id=membership.organisation_id, is_active=True)
+    )
+    by_id = {c.pk: c for c in clinics}
+    clinic = (
+        by_id.get(clinic_id)  # type: ignore[arg-type]
+        or by_id.get(membership.default_clinic_id)  # type: ignore[arg-type]
+        or (clinics[0] if clinics else None)
+    )
+    return Workspace(user=membership.user, membership=membership, clinics=clinics, clinic=clinic)
 
 
 def workspace_for(
@@ -53,9 +75,9 @@ def workspace_for(
 ) -> Workspace | None:
     """The user's workspace, or None when they have no active membership.
 
-    Takes the requested organisation when the user is an active member of it, otherwise
-    their first active membership; the clinic likewise falls back to the membership's
-    default clinic and then to the organisation's first active clinic.
+    Takes the requested organisation when the user is an active member of it (the session
+    records the one they signed in to), otherwise their first active membership by
+    organisation name.
     """
     if not user.is_active:
         return None
@@ -69,12 +91,8 @@ def workspace_for(
     membership = next(
         (m for m in memberships if m.organisation_id == organisation_id), memberships[0]
     )
-    clinics = list(
-        Clinic.objects.filter(organisation_id=membership.organisation_id, is_active=True)
-    )
-    wanted = clinic_id or membership.default_clinic_id
-    clinic = next((c for c in clinics if c.pk == wanted), clinics[0] if clinics else None)
-    return Workspace(user=user, membership=membership, clinics=clinics, clinic=clinic)
+    membership.user = user
+    return workspace_for_membership(membership, clinic_id=clinic_id)
 
 
 def request_workspace(request: HttpRequest) -> Workspace:
@@ -89,6 +107,13 @@ def _patient_of(user: User) -> Patient | None:
     from mesoclinic.patients.models import Patient
 
     return Patient.objects.filter(user=user).select_related("organisation").first()
+
+
+def is_portal_user(user: User) -> bool:
+    """Whether the account is a patient's portal account (linked to a patient record)."""
+    from mesoclinic.patients.models import Patient
+
+    return Patient.objects.filter(user=user).exists()
 
 
 def account_owner(user: User | None) -> tuple[Organisation | None, Patient | None]:
@@ -151,4 +176,3 @@ def staff_view(
 
 
 ADMIN_ONLY = (Role.ADMIN,)
-AUDIT_READERS = (Role.ADMIN, Role.AUDITOR)

@@ -10,14 +10,12 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mesoclinic.accounts.access import SESSION_CLINIC_KEY, SESSION_ORGANISATION_KEY, workspace_for
-from mesoclinic.accounts.models import User
-
-
-def _is_portal_user(user: User) -> bool:
-    from mesoclinic.patients.models import Patient
-
-    return Patient.objects.filter(user=user).exists()
+from mesoclinic.accounts.access import (
+    SESSION_CLINIC_KEY,
+    SESSION_ORGANISATION_KEY,
+    is_portal_user,
+    workspace_for,
+)
 
 
 class ActiveMembershipMiddleware:
@@ -42,7 +40,7 @@ class ActiveMembershipMiddleware:
                 organisation_id=request.session.get(SESSION_ORGANISATION_KEY),
                 clinic_id=request.session.get(SESSION_CLINIC_KEY),
             )
-            if workspace is None and not user.is_superuser and not _is_portal_user(user):
+            if workspace is None and not user.is_superuser and not is_portal_user(user):
                 logout(request)
                 # MessageMiddleware runs after this one, so request._messages does not exist
                 # yet: write the notice into the redirect with a storage of our own.

@@ -175,6 +175,10 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor (read-only)")
 
 
+# The roles that may read the audit trail; the audit pages and the navigation both use this.
+AUDIT_READERS: tuple[str, ...] = (Role.ADMIN, Role.AUDITOR)
+
+
 class Membership(TimeStampedModel):
     """A user's role in one organisation. Deactivating it ends the user's access there."""
 
@@ -209,7 +213,7 @@ class Membership(TimeStampedModel):
 
     @property
     def can_read_audit(self) -> bool:
-        return self.role in {Role.ADMIN, Role.AUDITOR}
+        return self.role in AUDIT_READERS
 
 
 class ApiToken(TimeStampedModel):

@@ -8,6 +8,7 @@ import logging
 import secrets
 import smtplib
 from collections.abc import Sequence
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -18,7 +19,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from mesoclinic.accounts.access import is_portal_user
 from mesoclinic.accounts.models import (
     ApiToken,
     Clinic,
@@ -143,6 +146,33 @@ def _password_set_link(user: User, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
+ACCOUNT_EXISTS_MESSAGE = _lazy(
+    "This address already has a mesoclinic account. Ask the person for another address, "
+    "or ask their current clinic's admin."
+)
+
+
+def _refuse_existing_account(user: User, organisation: Organisation) -> NoReturn:
+    """Say why an existing account cannot be invited, revealing nothing about another clinic."""
+    here = Membership.objects.filter(user=user, organisation=organisation).first()
+    if here is not None and not is_portal_user(user):
+        if here.is_active:
+            raise Conflict(
+                _("%(email)s is already a member of this organisation.") % {"email": user.email},
+                field="email",
+            )
+        # Shown on this organisation's own staff list already, so naming them leaks nothing.
+        raise Conflict(
+            _(
+                "%(email)s is a former member of this organisation. Reactivate them in the "
+                "staff list instead of inviting them again."
+            )
+            % {"email": user.email},
+            field="email",
+        )
+    raise Conflict(str(ACCOUNT_EXISTS_MESSAGE), field="email")
+
+
 @transaction.atomic
 def membership_create(
     *,
@@ -160,12 +190,13 @@ def membership_create(
             _("%(email)s is already a member of this organisation.") % {"email": user.email},
             field="email",
         )
+    if is_portal_user(user):
+        raise Conflict(str(ACCOUNT_EXISTS_MESSAGE), field="email")
+    # The user's own is_active is left alone: an inactive account stays inactive until its
+    # owner's membership is reactivated (membership_reactivate), never by another clinic.
     membership = Membership.objects.create(
         user=user, organisation=organisation, role=role, default_clinic=default_clinic
     )
-    if not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
     audit_record(
         action="membership.create",
         actor=acting_user,
@@ -194,15 +225,19 @@ def staff_invite(
     acting_user: User | None,
     base_url: str,
 ) -> Membership:
-    """Add a staff member and email them a link to choose their password.
+    """Create an account for a new staff member and email them a link to choose a password.
 
-    A person who already has an account (at another organisation) gets a membership here
-    and the same email; an existing membership here is a conflict.
+    Only a new address can be invited. An address that already has an account (staff of
+    any organisation, a patient's portal account) is refused with a message that says
+    nothing about whose account it is, so an admin can neither attach another clinic's
+    staff to their organisation nor learn who uses mesoclinic. A former member of this
+    organisation is reactivated from the staff list instead.
     """
     email = email.strip().lower()
     user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+    if user is not None:
+        _refuse_existing_account(user, organisation)
+    user = User.objects.create_user(email=email, password=None, full_name=full_name)
     membership = membership_create(
         user=user,
         organisation=organisation,

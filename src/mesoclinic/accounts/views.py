@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -44,6 +45,17 @@ from mesoclinic.core.errors import DomainError
 class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:  # type: ignore[override]  # stubs differ from Django 5.2
+        """The safe ``next`` URL, unless it leads back to this page.
+
+        Django refuses (with a 500) to send a signed-in user to ``?next=/login/``, since
+        that would loop; such a user goes to the home page instead.
+        """
+        url = super().get_redirect_url()
+        if url and urlsplit(url).path == self.request.path:
+            return ""
+        return url
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -142,7 +154,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/staff.html",
-        {"form": form, "memberships": memberships},
+        {
+            "form": form,
+            "memberships": memberships,
+            # Plain text for the template's escapejs: {% translate ... as %} would give
+            # HTML-escaped text, which a confirm() dialog would show as entities.
+            "deactivate_question": _("Deactivate this person? They are signed out at once."),
+        },
         status=422 if form.errors else 200,
     )
 

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from mesoclinic.accounts.access import Workspace
-from mesoclinic.accounts.models import ApiToken, Clinic, Membership, User
+from mesoclinic.accounts.access import workspace_for_membership
+from mesoclinic.accounts.models import ApiToken, Membership, User
 from mesoclinic.accounts.services import hash_token
 
 # Recording every use would turn each read into a write; a minute's precision is enough.
@@ -42,17 +42,7 @@ class BearerToken(HttpBearer):
         now = timezone.now()
         if api_token.last_used_at is None or now - api_token.last_used_at > _LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
-        clinics = list(
-            Clinic.objects.filter(organisation_id=membership.organisation_id, is_active=True)
-        )
-        request.workspace = Workspace(  # type: ignore[attr-defined]
-            user=api_token.user,
-            membership=membership,
-            clinics=clinics,
-            clinic=next(
-                (c for c in clinics if c.pk == membership.default_clinic_id),
-                clinics[0] if clinics else None,
-            ),
-        )
+        membership.user = api_token.user
+        request.workspace = workspace_for_membership(membership)  # type: ignore[attr-defined]
         request.user = api_token.user
         return api_token.user

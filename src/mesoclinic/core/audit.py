@@ -61,6 +61,17 @@ def diff(
     }
 
 
+def _storable(value: Any) -> Any:
+    """``value`` with NUL characters replaced: PostgreSQL refuses them in text and JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {str(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
+
+
 def created(after: Mapping[str, JSONValue]) -> dict[str, dict[str, JSONValue]]:
     return {name: {"new": value} for name, value in after.items() if value not in ("", None)}
 
@@ -125,10 +136,10 @@ def audit_record(
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=_storable(str(obj)[:200]) if obj is not None else "",
         patient=patient,
         occurred_at=timezone.now(),
         source_ip=where.source_ip,
         via=where.via,
-        changes=dict(changes or {}),
+        changes=_storable(dict(changes or {})),
     )

@@ -1,12 +1,47 @@
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Organisation, User
-from mesoclinic.core.selectors import AuditFilter, audit_actions
+from mesoclinic.core.audit import ACTIONS
+from mesoclinic.core.selectors import AuditFilter
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+# Dates outside these years are typing mistakes, and at the edges of the calendar (year 1,
+# year 9999) turning a day into a time range in the clinic's time zone overflows.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+_DATE_RANGE_MESSAGE = _("Enter a date between 1900 and 2100.")
+
+
+def _date_field(label: StrOrPromise) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "min": EARLIEST_DATE.isoformat(),
+                "max": LATEST_DATE.isoformat(),
+            }
+        ),
+        validators=[
+            MinValueValidator(EARLIEST_DATE, message=_DATE_RANGE_MESSAGE),
+            MaxValueValidator(LATEST_DATE, message=_DATE_RANGE_MESSAGE),
+        ],
+    )
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Every action the audit trail knows, by its label; no query of the events."""
+    return sorted(((name, str(info.label)) for name, info in ACTIONS.items()), key=lambda c: c[1])
 
 
 class AuditFilterForm(forms.Form):
@@ -15,12 +50,8 @@ class AuditFilterForm(forms.Form):
         label=_("User"), queryset=User.objects.none(), required=False, empty_label=_("Any user")
     )
     action = forms.ChoiceField(label=_("Action"), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = _date_field(_("From"))
+    date_to = _date_field(_("To"))
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -31,9 +62,7 @@ class AuditFilterForm(forms.Form):
         )
         action = self.fields["action"]
         assert isinstance(action, forms.ChoiceField)
-        action.choices = [("", _("Any action"))] + [
-            (name, name) for name in audit_actions(organisation=organisation)
-        ]
+        action.choices = [("", _("Any action")), *action_choices()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

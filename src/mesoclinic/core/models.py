@@ -32,9 +32,15 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditEvent(models.Model):
     """One thing somebody did: a write, a chart read, a sign-in.
 
-    Rows are append-only. The model refuses updates and deletes, and a database trigger
-    (migration 0002) refuses them too, so neither application code nor a stray query can
-    rewrite history.
+    Rows are append-only, three times over:
+
+    - the model refuses ``save()`` of an existing row and ``delete()``;
+    - its queryset, which is both the default and the base manager (so Django's internal
+      ``_base_manager`` paths are covered too), refuses ``update()`` and ``delete()``;
+    - database triggers (core/triggers.py, created by migration 0002 and again after every
+      ``migrate``) refuse UPDATE and DELETE from any client: on PostgreSQL always, on
+      SQLite DELETE unless AUDIT_SQLITE_REFUSES_DELETE is False (only the test suite,
+      whose flush empties SQLite tables with DELETE).
     """
 
     organisation = models.ForeignKey(
@@ -65,6 +71,7 @@ class AuditEvent(models.Model):
     objects: ClassVar[AuditEventQuerySet] = AuditEventQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["organisation", "-occurred_at"], name="audit_org_time_idx"),

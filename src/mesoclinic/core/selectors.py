@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from mesoclinic.accounts.models import Organisation
 from mesoclinic.core.models import AuditEvent
@@ -39,16 +38,3 @@ def audit_events(
         end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
         events = events.filter(occurred_at__lt=end)
     return events.order_by("-occurred_at", "-id")
-
-
-def audit_actions(*, organisation: Organisation) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(organisation=organisation)
-        .order_by("action")
-        .values_list("action", flat=True)
-        .distinct()
-    )
-
-
-def now_local() -> dt.datetime:
-    return timezone.localtime()

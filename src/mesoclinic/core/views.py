@@ -11,9 +11,10 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
-from mesoclinic.accounts.access import AUDIT_READERS, Workspace, request_workspace, staff_view
+from mesoclinic.accounts.access import Workspace, is_portal_user, request_workspace, staff_view
+from mesoclinic.accounts.models import AUDIT_READERS
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.forms import AuditFilterForm
 from mesoclinic.core.models import AuditEvent
@@ -22,7 +23,7 @@ from mesoclinic.patients.selectors import patient_queryset
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """200 when the database answers a query, 503 when it does not."""
     try:
@@ -35,12 +36,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Send staff to their dashboard, patients to the portal, everyone else to sign in."""
-    if not request.user.is_authenticated:
+    """Send staff to their dashboard, patients to the portal, a superuser without a
+    membership to the admin site, everyone else to sign in."""
+    user = request.user
+    if not user.is_authenticated:
         return redirect("login")
-    if getattr(request, "workspace", None) is None:
-        return redirect("portal:home")
-    return redirect("dashboard")
+    if getattr(request, "workspace", None) is not None:
+        return redirect("dashboard")
+    if user.is_superuser and not is_portal_user(user):
+        return redirect("admin:index")
+    return redirect("portal:home")
 
 
 @staff_view()
@@ -55,10 +60,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _filter_from(request: HttpRequest, workspace: Workspace) -> tuple[AuditFilterForm, AuditFilter]:
+def _filter_from(
+    request: HttpRequest, workspace: Workspace
+) -> tuple[AuditFilterForm, AuditFilter | None]:
+    """The filter form and its filter; None when the form has errors (show no events)."""
     form = AuditFilterForm(request.GET or None, organisation=workspace.organisation)
-    filters = form.to_filter() if form.is_bound and form.is_valid() else AuditFilter()
-    return form, filters
+    if not form.is_bound:
+        return form, AuditFilter()
+    return form, (form.to_filter() if form.is_valid() else None)
 
 
 @staff_view(roles=AUDIT_READERS)
@@ -66,8 +75,16 @@ def _filter_from(request: HttpRequest, workspace: Workspace) -> tuple[AuditFilte
 def audit_list(request: HttpRequest) -> HttpResponse:
     workspace = request_workspace(request)
     form, filters = _filter_from(request, workspace)
-    events = audit_events(
-        organisation=workspace.organisation, filters=filters, tz=timezone.get_current_timezone()
+    # A filter that cannot be read shows nothing rather than everything: an auditor who
+    # mistyped a date must not take the unfiltered list for the answer.
+    events = (
+        AuditEvent.objects.none()
+        if filters is None
+        else audit_events(
+            organisation=workspace.organisation,
+            filters=filters,
+            tz=timezone.get_current_timezone(),
+        )
     )
     page = Paginator(events, settings.AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -98,8 +115,9 @@ class _Echo:
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponseBase:
     workspace = request_workspace(request)
-    form, filters = _filter_from(request, workspace)
-    if form.errors:
+    _form, filters = _filter_from(request, workspace)
+    if filters is None:
+        # The page with the form's errors and no events (422); nothing is exported.
         return audit_list(request)
     tz = timezone.get_current_timezone()
     events = audit_events(organisation=workspace.organisation, filters=filters, tz=tz)

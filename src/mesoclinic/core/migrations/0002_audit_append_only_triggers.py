@@ -1,49 +1,23 @@
 """Make the database itself refuse to change audit events.
 
-PostgreSQL refuses UPDATE and DELETE. SQLite refuses UPDATE; DELETE stays possible there
-because Django's test flush empties tables with DELETE (PostgreSQL's flush uses TRUNCATE,
-which row triggers do not see).
+PostgreSQL refuses UPDATE and DELETE; SQLite refuses UPDATE, and DELETE unless the setting
+AUDIT_SQLITE_REFUSES_DELETE is False (the test suite: Django's test flush empties SQLite
+tables with DELETE). The SQL lives in core/triggers.py and is idempotent: the app's
+post_migrate handler (core/apps.py) runs it again after every migrate, so a later table
+rebuild on SQLite cannot silently drop the triggers.
 """
 
 from django.db import migrations
 
-PG_FORWARD = """
-CREATE OR REPLACE FUNCTION core_auditevent_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'audit events are append-only (% refused)', TG_OP;
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER core_auditevent_append_only
-    BEFORE UPDATE OR DELETE ON core_auditevent
-    FOR EACH ROW EXECUTE FUNCTION core_auditevent_append_only();
-"""
-PG_BACKWARD = """
-DROP TRIGGER IF EXISTS core_auditevent_append_only ON core_auditevent;
-DROP FUNCTION IF EXISTS core_auditevent_append_only();
-"""
-SQLITE_FORWARD = """
-CREATE TRIGGER core_auditevent_no_update BEFORE UPDATE ON core_auditevent
-BEGIN
-    SELECT RAISE(ABORT, 'audit events are append-only (UPDATE refused)');
-END;
-"""
-SQLITE_BACKWARD = "DROP TRIGGER IF EXISTS core_auditevent_no_update;"
+from mesoclinic.core.triggers import install_audit_triggers, remove_audit_triggers
 
 
 def forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD, params=None)
-    elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_FORWARD, params=None)
+    install_audit_triggers(schema_editor.connection)
 
 
 def backward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD, params=None)
-    elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_BACKWARD, params=None)
+    remove_audit_triggers(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
