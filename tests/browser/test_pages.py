@@ -122,3 +122,23 @@ def test_admin_edits_a_clinics_opening_hours(page, shot, world):
     expect(page.get_by_text("Clinic saved.")).to_be_visible()
     world.acme_city.refresh_from_db()
     assert [h.as_interval()[0] for h in world.acme_city.opening_hours.all()].count(0) == 2
+
+
+def test_practitioner_records_a_hair_loss_assessment(page, shot, world):
+    sign_in(page, "paul@acme.test", PASSWORD)
+    page.goto(f"/patients/{world.acme_patient.pk}/assessment/")
+    expect(page.get_by_text("No hair-loss assessment recorded")).to_be_visible()
+    page.get_by_role("link", name="Record an assessment").click()
+    page.get_by_label("Ludwig").select_option("II")
+    page.get_by_label("BASP basic type").select_option("C1")
+    page.get_by_label("Vertex (crown)").check()
+    page.get_by_label("Mid-scalp").check()
+    page.get_by_label("Clinician notes").fill("Diffuse thinning over the crown.")
+    shot("assessment-new")
+    page.get_by_role("button", name="Save assessment").click()
+    expect(page.get_by_text("Assessment recorded.")).to_be_visible()
+    expect(page.get_by_role("cell", name="Mid-scalp, Vertex (crown)")).to_be_visible()
+    shot("assessment-history")
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="Latest assessment")).to_be_visible()
+    shot("patient-chart-with-assessment")

@@ -9,16 +9,26 @@ from mesoclinic.accounts.access import Workspace, request_workspace
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.models import Patient
-from mesoclinic.patients.schemas import PatientIn, PatientOut, PatientPage, PatientPatch
+from mesoclinic.patients.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    PatientIn,
+    PatientOut,
+    PatientPage,
+    PatientPatch,
+)
 from mesoclinic.patients.selectors import (
+    assessments_of,
     patient_get,
     patient_get_for_chart,
     patient_list_record,
     patient_search,
 )
 from mesoclinic.patients.services import (
+    AssessmentDetails,
     PatientDetails,
     PossibleDuplicate,
+    assessment_record,
     patient_create,
     patient_update,
 )
@@ -148,3 +158,35 @@ def update_patient(
     except PossibleDuplicate as exc:
         _raise_duplicate(exc)
     return PatientOut.from_patient(updated)
+
+
+@router.get(
+    "/{int:patient_id}/assessments",
+    response=list[AssessmentOut],
+    summary="A patient's hair-loss assessments, newest first (audited)",
+)
+def list_assessments(request: HttpRequest, patient_id: int) -> list[dict[str, object]]:
+    workspace = _workspace(request)
+    patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
+    return [AssessmentOut.from_assessment(a) for a in assessments_of(patient=patient)]
+
+
+@router.post(
+    "/{int:patient_id}/assessments",
+    response={201: AssessmentOut},
+    summary="Record a hair-loss assessment",
+)
+def create_assessment(
+    request: HttpRequest, patient_id: int, payload: AssessmentIn
+) -> dict[str, object]:
+    workspace = _workspace(request, write=True)
+    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    assessment = assessment_record(
+        patient=patient,
+        details=AssessmentDetails(
+            **payload.model_dump(exclude={"affected_zones"}),
+            affected_zones=tuple(payload.affected_zones),
+        ),
+        acting_user=workspace.user,
+    )
+    return AssessmentOut.from_assessment(assessment)

@@ -10,7 +10,18 @@ from django.utils.translation import gettext_lazy as _
 from mesoclinic.accounts.models import Clinic, Organisation
 from mesoclinic.patients import validators
 from mesoclinic.patients.models import SexAtBirth
-from mesoclinic.patients.services import PatientDetails
+from mesoclinic.patients.scales import (
+    BASP_BASIC,
+    BASP_FRONTAL,
+    BASP_VERTEX,
+    LUDWIG,
+    NORWOOD,
+    SCALP_ZONES,
+    SINCLAIR,
+)
+from mesoclinic.patients.services import AssessmentDetails, PatientDetails
+
+NOTES_MAX_CHARS = 5000
 
 
 class PatientForm(forms.Form):
@@ -126,3 +137,75 @@ class PatientEditForm(PatientForm):
             self.add_error(None, _("This form is out of date; reload the page."))
             return None
         return version
+
+
+class AssessmentForm(forms.Form):
+    assessed_on = forms.DateField(
+        label=_("Assessed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    norwood = forms.ChoiceField(
+        label=_("Hamilton-Norwood"), required=False, choices=[("", "—"), *NORWOOD.grades]
+    )
+    ludwig = forms.ChoiceField(
+        label=_("Ludwig"), required=False, choices=[("", "—"), *LUDWIG.grades]
+    )
+    sinclair = forms.ChoiceField(
+        label=_("Sinclair"), required=False, choices=[("", "—"), *SINCLAIR.grades]
+    )
+    basp_basic = forms.ChoiceField(
+        label=_("BASP basic type"), required=False, choices=[("", "—"), *BASP_BASIC.grades]
+    )
+    basp_frontal = forms.ChoiceField(
+        label=_("BASP F (frontal)"), required=False, choices=[("", "—"), *BASP_FRONTAL.grades]
+    )
+    basp_vertex = forms.ChoiceField(
+        label=_("BASP V (vertex)"), required=False, choices=[("", "—"), *BASP_VERTEX.grades]
+    )
+    affected_zones = forms.MultipleChoiceField(
+        label=_("Affected zones"),
+        required=False,
+        choices=SCALP_ZONES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    notes = forms.CharField(
+        label=_("Clinician notes"),
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assessed_on"].error_messages["required"] = _("Assessed on is required.")
+
+    def clean_assessed_on(self) -> dt.date:
+        day: dt.date = self.cleaned_data["assessed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("An assessment cannot be dated in the future."))
+        if day.year < 1900:
+            raise forms.ValidationError(_("Check the year."))
+        return day
+
+    def clean_notes(self) -> str:
+        try:
+            return validators.clean_text(
+                self.cleaned_data["notes"],
+                label=str(_("Clinician notes")),
+                max_chars=NOTES_MAX_CHARS,
+            )
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def details(self) -> AssessmentDetails:
+        data = self.cleaned_data
+        return AssessmentDetails(
+            assessed_on=data["assessed_on"],
+            norwood=data["norwood"],
+            ludwig=data["ludwig"],
+            sinclair=data["sinclair"],
+            basp_basic=data["basp_basic"],
+            basp_frontal=data["basp_frontal"],
+            basp_vertex=data["basp_vertex"],
+            affected_zones=tuple(data["affected_zones"]),
+            notes=data["notes"],
+        )

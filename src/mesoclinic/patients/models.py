@@ -9,6 +9,16 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.models import TimeStampedModel
+from mesoclinic.patients.scales import (
+    BASP_BASIC,
+    BASP_FRONTAL,
+    BASP_VERTEX,
+    LUDWIG,
+    NORWOOD,
+    SCALES,
+    SCALP_ZONES,
+    SINCLAIR,
+)
 
 
 class SexAtBirth(models.TextChoices):
@@ -83,3 +93,55 @@ class Patient(TimeStampedModel):
     def age_on(self, day: dt.date) -> int:
         before_birthday = (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day)
         return day.year - self.date_of_birth.year - int(before_birthday)
+
+
+class HairLossAssessment(TimeStampedModel):
+    """A clinician's staging of the hair loss on one day. Kept as history, never edited:
+    a correction is a new assessment, so stage changes can be followed over time."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
+    assessed_on = models.DateField(_("assessed on"))
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    norwood = models.CharField(
+        _("Hamilton-Norwood"), max_length=12, blank=True, choices=NORWOOD.grades
+    )
+    ludwig = models.CharField(_("Ludwig"), max_length=4, blank=True, choices=LUDWIG.grades)
+    sinclair = models.CharField(_("Sinclair"), max_length=1, blank=True, choices=SINCLAIR.grades)
+    basp_basic = models.CharField(
+        _("BASP basic type"), max_length=2, blank=True, choices=BASP_BASIC.grades
+    )
+    basp_frontal = models.CharField(
+        _("BASP F"), max_length=2, blank=True, choices=BASP_FRONTAL.grades
+    )
+    basp_vertex = models.CharField(
+        _("BASP V"), max_length=2, blank=True, choices=BASP_VERTEX.grades
+    )
+    # Codes from patients.scales.SCALP_ZONES.
+    affected_zones = models.JSONField(_("affected zones"), default=list, blank=True)
+    notes = models.TextField(_("clinician notes"), blank=True)
+
+    class Meta:
+        ordering = ["-assessed_on", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "-assessed_on"], name="assessment_patient_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment of {self.patient} on {self.assessed_on:%Y-%m-%d}"
+
+    @property
+    def stages(self) -> list[tuple[str, str]]:
+        """(scale name, grade) for each scale recorded, in the scales' order."""
+        return [
+            (scale.name, getattr(self, scale.code)) for scale in SCALES if getattr(self, scale.code)
+        ]
+
+    @property
+    def zone_labels(self) -> list[str]:
+        labels = dict(SCALP_ZONES)
+        return [labels.get(code, code) for code in self.affected_zones]

@@ -8,7 +8,18 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
 from mesoclinic.patients import validators
-from mesoclinic.patients.models import Patient, SexAtBirth
+from mesoclinic.patients.models import HairLossAssessment, Patient, SexAtBirth
+from mesoclinic.patients.scales import (
+    BASP_BASIC,
+    BASP_FRONTAL,
+    BASP_VERTEX,
+    LUDWIG,
+    NORWOOD,
+    SCALP_ZONES,
+    SINCLAIR,
+    ZONE_CODES,
+    Scale,
+)
 
 
 class _Strict(Schema):
@@ -166,3 +177,115 @@ class PatientPage(Schema):
     limit: int
     offset: int
     items: list[PatientOut]
+
+
+def _choice(value: str, scale: Scale) -> str:
+    allowed = [code for code, _label in scale.grades]
+    if value and value not in allowed:
+        raise ValueError(f"{scale.name}: use one of {', '.join(allowed)}.")
+    return value
+
+
+class AssessmentIn(_Strict):
+    assessed_on: dt.date
+    norwood: str = Field("", max_length=12)
+    ludwig: str = Field("", max_length=4)
+    sinclair: str = Field("", max_length=1)
+    basp_basic: str = Field("", max_length=2)
+    basp_frontal: str = Field("", max_length=2)
+    basp_vertex: str = Field("", max_length=2)
+    affected_zones: list[str] = Field(default_factory=list, max_length=len(SCALP_ZONES))
+    notes: str = Field("", max_length=100_000)
+
+    @field_validator("assessed_on", mode="before")
+    @classmethod
+    def _date_is_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("Give the date as text, YYYY-MM-DD.")
+        return value
+
+    @field_validator("assessed_on")
+    @classmethod
+    def _not_future(cls, value: dt.date) -> dt.date:
+        if value > timezone.localdate():
+            raise ValueError("An assessment cannot be dated in the future.")
+        if value.year < 1900:
+            raise ValueError("Check the year.")
+        return value
+
+    @field_validator("norwood")
+    @classmethod
+    def _norwood(cls, value: str) -> str:
+        return _choice(value, NORWOOD)
+
+    @field_validator("ludwig")
+    @classmethod
+    def _ludwig(cls, value: str) -> str:
+        return _choice(value, LUDWIG)
+
+    @field_validator("sinclair")
+    @classmethod
+    def _sinclair(cls, value: str) -> str:
+        return _choice(value, SINCLAIR)
+
+    @field_validator("basp_basic")
+    @classmethod
+    def _basp_basic(cls, value: str) -> str:
+        return _choice(value, BASP_BASIC)
+
+    @field_validator("basp_frontal")
+    @classmethod
+    def _basp_frontal(cls, value: str) -> str:
+        return _choice(value, BASP_FRONTAL)
+
+    @field_validator("basp_vertex")
+    @classmethod
+    def _basp_vertex(cls, value: str) -> str:
+        return _choice(value, BASP_VERTEX)
+
+    @field_validator("affected_zones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in ZONE_CODES]
+        if unknown:
+            raise ValueError(
+                f"Unknown zone {unknown[0]!r}; use {', '.join(code for code, _ in SCALP_ZONES)}."
+            )
+        return list(dict.fromkeys(value))
+
+    @field_validator("notes")
+    @classmethod
+    def _notes(cls, value: str) -> str:
+        return validators.clean_text(value, label="Clinician notes", max_chars=5000)
+
+
+class AssessmentOut(Schema):
+    id: int
+    assessed_on: dt.date
+    assessed_by: str
+    norwood: str
+    ludwig: str
+    sinclair: str
+    basp_basic: str
+    basp_frontal: str
+    basp_vertex: str
+    affected_zones: list[str]
+    notes: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def from_assessment(assessment: HairLossAssessment) -> dict[str, Any]:
+        return {
+            "id": assessment.pk,
+            "assessed_on": assessment.assessed_on,
+            "assessed_by": assessment.assessed_by.email,
+            "norwood": assessment.norwood,
+            "ludwig": assessment.ludwig,
+            "sinclair": assessment.sinclair,
+            "basp_basic": assessment.basp_basic,
+            "basp_frontal": assessment.basp_frontal,
+            "basp_vertex": assessment.basp_vertex,
+            "affected_zones": list(assessment.affected_zones),
+            "notes": assessment.notes,
+            "created_at": assessment.created_at,
+        }

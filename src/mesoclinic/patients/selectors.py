@@ -10,7 +10,7 @@ from django.http import Http404
 from mesoclinic.accounts.access import Workspace
 from mesoclinic.accounts.models import Organisation, User
 from mesoclinic.core.audit import audit_record
-from mesoclinic.patients.models import Patient
+from mesoclinic.patients.models import HairLossAssessment, Patient
 from mesoclinic.patients.search import fold, query_terms
 
 
@@ -105,3 +105,8 @@ def likely_duplicates(
         if fold(patient.given_name) == given and fold(patient.family_name) == family
     ]
     return matches[:5]
+
+
+def assessments_of(*, patient: Patient) -> QuerySet[HairLossAssessment]:
+    """The patient's assessments, newest first, with who recorded them."""
+    return patient.assessments.select_related("assessed_by").order_by("-assessed_on", "-pk")

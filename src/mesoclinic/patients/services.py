@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from mesoclinic.accounts.models import Clinic, Organisation, User
 from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
-from mesoclinic.patients.models import Patient
+from mesoclinic.patients.models import HairLossAssessment, Patient
 from mesoclinic.patients.search import search_document
 from mesoclinic.patients.selectors import likely_duplicates
 
@@ -227,3 +227,72 @@ def patient_portal_account_create(
         changes={"portal_email": {"new": user.email}},
     )
     return user
+
+
+@dataclass(frozen=True)
+class AssessmentDetails:
+    """One hair-loss assessment, validated at the edge (codes from patients.scales)."""
+
+    assessed_on: dt.date
+    norwood: str = ""
+    ludwig: str = ""
+    sinclair: str = ""
+    basp_basic: str = ""
+    basp_frontal: str = ""
+    basp_vertex: str = ""
+    affected_zones: tuple[str, ...] = ()
+    notes: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(
+            [
+                self.norwood,
+                self.ludwig,
+                self.sinclair,
+                self.basp_basic,
+                self.basp_frontal,
+                self.basp_vertex,
+                self.affected_zones,
+                self.notes,
+            ]
+        )
+
+
+@transaction.atomic
+def assessment_record(
+    *, patient: Patient, details: AssessmentDetails, acting_user: User
+) -> HairLossAssessment:
+    """Add an assessment to the patient's history (assessments are never edited)."""
+    if details.is_empty:
+        raise DomainError(_("Record at least one stage, an affected zone or a note."))
+    assessment = HairLossAssessment.objects.create(
+        organisation=patient.organisation,
+        patient=patient,
+        assessed_by=acting_user,
+        **asdict(details) | {"affected_zones": list(details.affected_zones)},
+    )
+    audit_record(
+        action="assessment.create",
+        actor=acting_user,
+        organisation=patient.organisation,
+        obj=assessment,
+        patient=patient,
+        changes=created(
+            snapshot(assessment, ASSESSMENT_FIELDS)
+            | {"affected_zones": ", ".join(details.affected_zones)}
+        ),
+    )
+    return assessment
+
+
+ASSESSMENT_FIELDS = [
+    "assessed_on",
+    "norwood",
+    "ludwig",
+    "sinclair",
+    "basp_basic",
+    "basp_frontal",
+    "basp_vertex",
+    "notes",
+]

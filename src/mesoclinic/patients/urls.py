@@ -9,5 +9,6 @@ urlpatterns = [
     path("new/", views.patient_new, name="new"),
     path("<int:patient_id>/", views.patient_chart, name="chart"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<int:patient_id>/assessments/new/", views.assessment_new, name="assessment_new"),
     path("<int:patient_id>/<slug:tab>/", views.patient_chart, name="chart_tab"),
 ]

@@ -98,13 +98,19 @@ def clean_phone(value: str) -> str:
     return value
 
 
-def clean_address(value: str) -> str:
-    _check_readable(value, label=_("Address"))
+def clean_text(value: str, *, label: str, max_chars: int) -> str:
+    """Free text over several lines (an address, a note): readable, bounded, no control codes."""
+    _check_readable(value, label=label)
     value = value.strip()
-    if len(value) > ADDRESS_MAX_CHARS:
+    if len(value) > max_chars:
         raise ValueError(
-            _("Address is too long: at most %(max)d characters.") % {"max": ADDRESS_MAX_CHARS}
+            _("%(label)s is too long: at most %(max)d characters.")
+            % {"label": label, "max": max_chars}
         )
     if _has_control_characters(value, allow_newlines=True):
-        raise ValueError(_("Address contains control characters."))
+        raise ValueError(_("%(label)s contains control characters.") % {"label": label})
     return value
+
+
+def clean_address(value: str) -> str:
+    return clean_text(value, label=_("Address"), max_chars=ADDRESS_MAX_CHARS)

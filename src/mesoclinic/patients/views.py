@@ -14,13 +14,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from mesoclinic.accounts.access import Workspace, request_workspace, staff_view
-from mesoclinic.patients.forms import PatientCreateForm, PatientEditForm, PatientForm
+from mesoclinic.core.errors import DomainError
+from mesoclinic.patients.forms import (
+    AssessmentForm,
+    PatientCreateForm,
+    PatientEditForm,
+    PatientForm,
+)
 from mesoclinic.patients.models import Patient
-from mesoclinic.patients.selectors import patient_get, patient_get_for_chart, patient_search
+from mesoclinic.patients.scales import SCALES
+from mesoclinic.patients.selectors import (
+    assessments_of,
+    patient_get,
+    patient_get_for_chart,
+    patient_search,
+)
 from mesoclinic.patients.services import (
     PatientDetails,
     PossibleDuplicate,
     StaleEdit,
+    assessment_record,
     patient_create,
     patient_update,
 )
@@ -174,6 +187,7 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
         raise Http404("No such chart section")
     patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
     today = timezone.localdate()
+    assessments = list(assessments_of(patient=patient))
     return render(
         request,
         "patients/chart.html",
@@ -184,5 +198,34 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "tab": tab,
             "tab_label": tabs[tab],
             "alerts": [],
+            "assessments": assessments,
+            "scales": SCALES,
         },
+    )
+
+
+@staff_view(write=True)
+@require_http_methods(["GET", "POST"])
+def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    if request.method == "POST":
+        form = AssessmentForm(request.POST)
+        if form.is_valid():
+            try:
+                assessment_record(
+                    patient=patient, details=form.details(), acting_user=workspace.user
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Assessment recorded."))
+                return redirect("patients:chart_tab", patient_id=patient.pk, tab="assessment")
+    else:
+        form = AssessmentForm(initial={"assessed_on": timezone.localdate()})
+    return render(
+        request,
+        "patients/assessment_form.html",
+        {"form": form, "patient": patient, "scales": SCALES},
+        status=422 if form.errors else 200,
     )
