@@ -93,3 +93,16 @@ def test_an_empty_assessment_is_refused(api_for, world):
     with nothing_written():
         body = problem(client.post(url(world.acme_patient), {"assessed_on": "2026-09-15"}), 422)
     assert "at least one stage" in body["detail"]
+
+
+def test_scarring_signs_round_trip_and_must_be_a_boolean(api_for, world):
+    client = api_for("paul")
+    created = client.post(url(world.acme_patient), {**VALID, "scarring_alopecia_signs": True})
+    assert created.status_code == 201
+    assert created.json()["scarring_alopecia_signs"] is True
+    with nothing_written():
+        body = problem(
+            client.post(url(world.acme_patient), {**VALID, "scarring_alopecia_signs": "maybe"}),
+            422,
+        )
+    assert field_messages(body, "scarring_alopecia_signs")

@@ -166,3 +166,24 @@ def test_the_assessment_tab_costs_the_same_with_2_and_30_assessments(client_for,
     with CaptureQueriesContext(connection) as many:
         assert client.get(tab_url(world.acme_patient)).status_code == 200
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize(("answer", "stored"), [("yes", True), ("no", False), ("", None)])
+def test_signs_of_scarring_alopecia_are_recorded_as_yes_no_or_not_assessed(
+    client_for, world, answer, stored
+):
+    client = client_for("paul")
+    response = client.post(
+        new_url(world.acme_patient), {**VALID, "scarring_alopecia_signs": answer}
+    )
+    assert response.status_code == 302
+    assert HairLossAssessment.objects.get().scarring_alopecia_signs is stored
+    page = client.get(reverse("patients:chart", args=[world.acme_patient.pk])).content.decode()
+    assert ("Yes: refer before treatment" in page) is (stored is True)
+
+
+def test_scarring_signs_alone_make_an_assessment(client_for, world):
+    response = client_for("paul").post(
+        new_url(world.acme_patient), {"assessed_on": "2026-10-01", "scarring_alopecia_signs": "no"}
+    )
+    assert response.status_code == 302

@@ -167,6 +167,15 @@ class AssessmentForm(forms.Form):
         choices=SCALP_ZONES,
         widget=forms.CheckboxSelectMultiple,
     )
+    scarring_alopecia_signs = forms.TypedChoiceField(
+        label=_("Signs of scarring alopecia"),
+        help_text=_("Loss of follicular openings, scarring. Seen: refer to a physician first."),
+        choices=[("", _("Not assessed")), ("no", _("No")), ("yes", _("Yes"))],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     notes = forms.CharField(
         label=_("Clinician notes"),
         required=False,
@@ -207,5 +216,6 @@ class AssessmentForm(forms.Form):
             basp_frontal=data["basp_frontal"],
             basp_vertex=data["basp_vertex"],
             affected_zones=tuple(data["affected_zones"]),
+            scarring_alopecia_signs=data["scarring_alopecia_signs"],
             notes=data["notes"],
         )

@@ -123,6 +123,11 @@ class HairLossAssessment(TimeStampedModel):
     )
     # Codes from patients.scales.SCALP_ZONES.
     affected_zones = models.JSONField(_("affected zones"), default=list, blank=True)
+    # Loss of follicular openings, scarring: a reason to refer before any treatment.
+    # None: not assessed.
+    scarring_alopecia_signs = models.BooleanField(
+        _("signs of scarring alopecia"), null=True, blank=True
+    )
     notes = models.TextField(_("clinician notes"), blank=True)
 
     class Meta:

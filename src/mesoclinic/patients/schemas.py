@@ -195,6 +195,9 @@ class AssessmentIn(_Strict):
     basp_frontal: str = Field("", max_length=2)
     basp_vertex: str = Field("", max_length=2)
     affected_zones: list[str] = Field(default_factory=list, max_length=len(SCALP_ZONES))
+    scarring_alopecia_signs: bool | None = Field(
+        None, description="Loss of follicular openings or scarring seen; null: not assessed."
+    )
     notes: str = Field("", max_length=100_000)
 
     @field_validator("assessed_on", mode="before")
@@ -270,6 +273,7 @@ class AssessmentOut(Schema):
     basp_frontal: str
     basp_vertex: str
     affected_zones: list[str]
+    scarring_alopecia_signs: bool | None
     notes: str
     created_at: dt.datetime
 
@@ -286,6 +290,7 @@ class AssessmentOut(Schema):
             "basp_frontal": assessment.basp_frontal,
             "basp_vertex": assessment.basp_vertex,
             "affected_zones": list(assessment.affected_zones),
+            "scarring_alopecia_signs": assessment.scarring_alopecia_signs,
             "notes": assessment.notes,
             "created_at": assessment.created_at,
         }

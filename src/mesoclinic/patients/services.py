@@ -241,6 +241,7 @@ class AssessmentDetails:
     basp_frontal: str = ""
     basp_vertex: str = ""
     affected_zones: tuple[str, ...] = ()
+    scarring_alopecia_signs: bool | None = None
     notes: str = ""
 
     @property
@@ -255,6 +256,7 @@ class AssessmentDetails:
                 self.basp_vertex,
                 self.affected_zones,
                 self.notes,
+                self.scarring_alopecia_signs is not None,
             ]
         )
 
@@ -294,5 +296,6 @@ ASSESSMENT_FIELDS = [
     "basp_basic",
     "basp_frontal",
     "basp_vertex",
+    "scarring_alopecia_signs",
     "notes",
 ]
