@@ -142,3 +142,22 @@ def test_practitioner_records_a_hair_loss_assessment(page, shot, world):
     page.get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="Latest assessment")).to_be_visible()
     shot("patient-chart-with-assessment")
+
+
+def test_practitioner_fills_in_the_intake_and_sees_the_flags(page, shot, world):
+    sign_in(page, "paul@acme.test", PASSWORD)
+    page.goto(f"/patients/{world.acme_patient.pk}/")
+    page.get_by_role("link", name="Fill in the intake").click()
+    page.get_by_label("When did the hair loss start?").fill("2022")
+    page.get_by_label("Diffuse thinning").check()
+    page.get_by_role("radiogroup", name="Pregnant now").get_by_label("Yes", exact=True).check()
+    page.get_by_role("radiogroup", name="Diabetes").get_by_label("No", exact=True).check()
+    page.get_by_label("Lidocaine").check()
+    shot("intake-new")
+    page.get_by_role("button", name="Save intake").click()
+    expect(page.get_by_text("Intake saved.")).to_be_visible()
+    expect(page.locator("li.flag", has_text="Pregnant now").first).to_be_visible()
+    shot("intake-tab")
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="Intake")).to_be_visible()
+    shot("patient-chart-overview")

@@ -99,6 +99,7 @@ ACTIONS: dict[str, ActionInfo] = {
     "patient.update": ActionInfo(_("Patient details changed")),
     "patient.portal_account_create": ActionInfo(_("Portal account created")),
     "assessment.create": ActionInfo(_("Hair-loss assessment recorded")),
+    "intake.create": ActionInfo(_("Intake questionnaire saved")),
     "patient.read": ActionInfo(_("Chart opened"), standalone=True),
     "patient.list": ActionInfo(_("Patients listed through the API"), standalone=True),
     "audit.export": ActionInfo(_("Audit trail exported"), standalone=True),

@@ -12,6 +12,8 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.patients.schemas import (
     AssessmentIn,
     AssessmentOut,
+    IntakeIn,
+    IntakeOut,
     PatientIn,
     PatientOut,
     PatientPage,
@@ -19,6 +21,7 @@ from mesoclinic.patients.schemas import (
 )
 from mesoclinic.patients.selectors import (
     assessments_of,
+    intakes_of,
     patient_get,
     patient_get_for_chart,
     patient_list_record,
@@ -29,6 +32,7 @@ from mesoclinic.patients.services import (
     PatientDetails,
     PossibleDuplicate,
     assessment_record,
+    intake_record,
     patient_create,
     patient_update,
 )
@@ -190,3 +194,28 @@ def create_assessment(
         acting_user=workspace.user,
     )
     return AssessmentOut.from_assessment(assessment)
+
+
+@router.get(
+    "/{int:patient_id}/intakes",
+    response=list[IntakeOut],
+    summary="A patient's intake questionnaires, newest first (audited)",
+)
+def list_intakes(request: HttpRequest, patient_id: int) -> list[dict[str, object]]:
+    workspace = _workspace(request)
+    patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
+    return [IntakeOut.from_intake(i) for i in intakes_of(patient=patient)]
+
+
+@router.post(
+    "/{int:patient_id}/intakes",
+    response={201: IntakeOut},
+    summary="Save an intake questionnaire (a new version; unanswered questions stay null)",
+)
+def create_intake(request: HttpRequest, patient_id: int, payload: IntakeIn) -> dict[str, object]:
+    workspace = _workspace(request, write=True)
+    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    intake = intake_record(
+        patient=patient, answers=payload.model_dump(), acting_user=workspace.user
+    )
+    return IntakeOut.from_intake(intake)

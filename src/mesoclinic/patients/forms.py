@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Clinic, Organisation
 from mesoclinic.patients import validators
-from mesoclinic.patients.models import SexAtBirth
+from mesoclinic.patients.intake import ALLERGENS, PATTERNS, PREVIOUS_TREATMENTS, SECTIONS, SHEDDING
+from mesoclinic.patients.models import PatientIntake, SexAtBirth
 from mesoclinic.patients.scales import (
     BASP_BASIC,
     BASP_FRONTAL,
@@ -19,7 +20,10 @@ from mesoclinic.patients.scales import (
     SCALP_ZONES,
     SINCLAIR,
 )
-from mesoclinic.patients.services import AssessmentDetails, PatientDetails
+from mesoclinic.patients.services import INTAKE_FIELDS, AssessmentDetails, PatientDetails
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NOTES_MAX_CHARS = 5000
 
@@ -219,3 +223,116 @@ class AssessmentForm(forms.Form):
             scarring_alopecia_signs=data["scarring_alopecia_signs"],
             notes=data["notes"],
         )
+
+
+YES_NO_CHOICES = [("", _("Not answered")), ("yes", _("Yes")), ("no", _("No"))]
+
+
+def _yes_no_field(label: StrOrPromise, help_text: StrOrPromise = "") -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        help_text=help_text,
+        choices=YES_NO_CHOICES,
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+class IntakeForm(forms.Form):
+    """The intake questionnaire; unanswered yes/no questions stay "not answered"."""
+
+    onset = forms.CharField(
+        label=_("When did the hair loss start?"),
+        required=False,
+        max_length=100,
+        help_text=_("A year or an approximate time, e.g. 2019 or 'two years ago'"),
+    )
+    patterns = forms.MultipleChoiceField(
+        label=_("Pattern"), required=False, choices=PATTERNS, widget=forms.CheckboxSelectMultiple
+    )
+    shedding = forms.ChoiceField(
+        label=_("Shedding"),
+        required=False,
+        choices=[("", _("Not answered")), *SHEDDING],
+        widget=forms.RadioSelect,
+    )
+    family_history = _yes_no_field(_("Family history of hair loss"))
+    previous_treatments = forms.MultipleChoiceField(
+        label=_("Previous treatments"),
+        required=False,
+        choices=PREVIOUS_TREATMENTS,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    previous_treatments_notes = forms.CharField(
+        label=_("Previous treatments: details (dose, when, effect)"),
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    allergen_codes = forms.MultipleChoiceField(
+        label=_("Allergic to solution components"),
+        required=False,
+        choices=ALLERGENS,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    allergy_notes = forms.CharField(
+        label=_("Allergies: details"),
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for section in SECTIONS:
+            for question in section.questions:
+                self.fields[question.name] = _yes_no_field(question.text, question.help)
+
+    def sections(self) -> list[tuple[str, StrOrPromise, list[forms.BoundField]]]:
+        """(code, title, bound fields) of each section of yes/no questions."""
+        return [
+            (section.code, section.title, [self[q.name] for q in section.questions])
+            for section in SECTIONS
+        ]
+
+    def _clean_long_text(self, name: str, label: str) -> str:
+        try:
+            return validators.clean_text(
+                self.cleaned_data[name], label=label, max_chars=NOTES_MAX_CHARS
+            )
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_onset(self) -> str:
+        return self._clean_long_text("onset", str(_("Onset")))
+
+    def clean_previous_treatments_notes(self) -> str:
+        return self._clean_long_text("previous_treatments_notes", str(_("Details")))
+
+    def clean_allergy_notes(self) -> str:
+        return self._clean_long_text("allergy_notes", str(_("Details")))
+
+    def clean_notes(self) -> str:
+        return self._clean_long_text("notes", str(_("Notes")))
+
+    def answers(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in INTAKE_FIELDS}
+
+    @staticmethod
+    def initial_from(intake: PatientIntake) -> dict[str, Any]:
+        """The last answers, so a routine re-intake only changes what changed."""
+        initial: dict[str, Any] = {}
+        for name in INTAKE_FIELDS:
+            value = getattr(intake, name)
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            initial[name] = value if value is not None else ""
+        return initial

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.models import TimeStampedModel
+from mesoclinic.patients.intake import (
+    ALLERGENS,
+    PATTERNS,
+    PREVIOUS_TREATMENTS,
+    QUESTION_TEXT,
+    SHEDDING,
+    YES_NO_QUESTIONS,
+)
 from mesoclinic.patients.scales import (
     BASP_BASIC,
     BASP_FRONTAL,
@@ -19,6 +28,9 @@ from mesoclinic.patients.scales import (
     SCALP_ZONES,
     SINCLAIR,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class SexAtBirth(models.TextChoices):
@@ -150,3 +162,113 @@ class HairLossAssessment(TimeStampedModel):
     def zone_labels(self) -> list[str]:
         labels = dict(SCALP_ZONES)
         return [labels.get(code, code) for code in self.affected_zones]
+
+
+def _yes_no(text: StrOrPromise) -> models.BooleanField[bool | None, bool | None]:
+    return models.BooleanField(text, null=True, blank=True)
+
+
+class PatientIntake(TimeStampedModel):
+    """One filled-in intake questionnaire. Saving again adds a new one: the chart shows the
+    latest, and the older ones stay as they were answered.
+
+    Yes/no answers are nullable: ``None`` is "not answered", never "no".
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intakes")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Hair-loss history
+    onset = models.CharField(_("onset"), max_length=100, blank=True)
+    patterns = models.JSONField(_("pattern"), default=list, blank=True)
+    shedding = models.CharField(_("shedding"), max_length=16, blank=True, choices=SHEDDING)
+    family_history = _yes_no(_("family history of hair loss"))
+    previous_treatments = models.JSONField(_("previous treatments"), default=list, blank=True)
+    previous_treatments_notes = models.TextField(_("previous treatments, details"), blank=True)
+    # Pregnancy
+    pregnant = _yes_no(_("pregnant"))
+    breastfeeding = _yes_no(_("breastfeeding"))
+    could_become_pregnant = _yes_no(_("could become pregnant"))
+    planning_pregnancy = _yes_no(_("planning a pregnancy"))
+    # Medical history
+    bleeding_or_platelet_disorder = _yes_no(_("bleeding or platelet disorder"))
+    platelet_dysfunction_syndrome = _yes_no(_("platelet dysfunction syndrome"))
+    critical_thrombocytopenia = _yes_no(_("critically low platelet count"))
+    anticoagulant_or_antiplatelet = _yes_no(_("anticoagulant or antiplatelet drugs"))
+    nsaid_last_48h = _yes_no(_("NSAIDs in the last 48 hours"))
+    systemic_steroids_last_2_weeks = _yes_no(_("systemic steroids in the last 2 weeks"))
+    steroid_injection_at_site_last_month = _yes_no(_("steroid injection at the site, last month"))
+    recent_fever_or_illness = _yes_no(_("recent fever or illness"))
+    sepsis_or_haemodynamic_instability = _yes_no(_("septicaemia or haemodynamic instability"))
+    autoimmune_disease = _yes_no(_("autoimmune disease"))
+    active_cancer_or_chemotherapy = _yes_no(_("active cancer or chemotherapy"))
+    blood_or_bone_cancer = _yes_no(_("blood or bone cancer"))
+    diabetes = _yes_no(_("diabetes"))
+    chronic_liver_disease = _yes_no(_("chronic liver disease"))
+    heart_failure = _yes_no(_("heart failure"))
+    kidney_disease = _yes_no(_("kidney disease"))
+    smokes_tobacco = _yes_no(_("smokes or uses tobacco"))
+    erectile_or_ejaculatory_dysfunction = _yes_no(_("erectile or ejaculatory dysfunction"))
+    known_abnormal_semen_analysis = _yes_no(_("abnormal semen analysis"))
+    # Allergies
+    allergy_local_anaesthetic = _yes_no(_("allergic to local anaesthetics"))
+    # Ingredient codes (patients.intake.ALLERGENS); None: not asked.
+    allergen_codes = models.JSONField(_("allergic to"), null=True, blank=True)
+    allergy_notes = models.TextField(_("allergies, details"), blank=True)
+    # Scalp
+    scalp_infection = _yes_no(_("active scalp infection"))
+    scalp_folliculitis = _yes_no(_("folliculitis"))
+    scalp_psoriasis = _yes_no(_("scalp psoriasis"))
+    seborrhoeic_dermatitis = _yes_no(_("seborrhoeic dermatitis"))
+    scars_in_treatment_area = _yes_no(_("scars in the treatment area"))
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "-created_at"], name="intake_patient_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Intake of {self.patient} on {self.created_at:%Y-%m-%d}"
+
+    def answers(self) -> dict[str, object]:
+        """The screening engine's intake facts (``screening.rules.IntakeAnswers`` fields)."""
+        facts: dict[str, object] = {name: getattr(self, name) for name in YES_NO_QUESTIONS}
+        facts["sudden_diffuse_shedding"] = (
+            None if not self.shedding else self.shedding == "sudden_diffuse"
+        )
+        facts["allergen_codes"] = (
+            None if self.allergen_codes is None else sorted(self.allergen_codes)
+        )
+        return facts
+
+    @property
+    def answered_yes(self) -> list[str]:
+        """The questions answered "yes", as shown to staff."""
+        return [
+            str(QUESTION_TEXT[name]) for name in YES_NO_QUESTIONS if getattr(self, name) is True
+        ]
+
+    @property
+    def yes_no_answers(self) -> dict[str, bool | None]:
+        return {name: getattr(self, name) for name in YES_NO_QUESTIONS}
+
+    @property
+    def chosen_labels(self) -> dict[str, list[str]]:
+        """Labels of the multiple-choice answers (pattern, treatments, allergens)."""
+        lists = {
+            "patterns": (PATTERNS, self.patterns),
+            "previous_treatments": (PREVIOUS_TREATMENTS, self.previous_treatments),
+            "allergen_codes": (ALLERGENS, self.allergen_codes or []),
+        }
+        return {
+            name: [str(dict(choices).get(code, code)) for code in chosen]
+            for name, (choices, chosen) in lists.items()
+        }
+
+    @property
+    def unanswered_count(self) -> int:
+        return sum(1 for name in YES_NO_QUESTIONS if getattr(self, name) is None)

@@ -5,10 +5,18 @@ from typing import Any
 
 from django.utils import timezone
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, StrictBool, create_model, field_validator
 
 from mesoclinic.patients import validators
-from mesoclinic.patients.models import HairLossAssessment, Patient, SexAtBirth
+from mesoclinic.patients.intake import (
+    ALLERGENS,
+    PATTERNS,
+    PREVIOUS_TREATMENTS,
+    QUESTION_TEXT,
+    SHEDDING,
+    YES_NO_QUESTIONS,
+)
+from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake, SexAtBirth
 from mesoclinic.patients.scales import (
     BASP_BASIC,
     BASP_FRONTAL,
@@ -293,4 +301,99 @@ class AssessmentOut(Schema):
             "scarring_alopecia_signs": assessment.scarring_alopecia_signs,
             "notes": assessment.notes,
             "created_at": assessment.created_at,
+        }
+
+
+def _codes(value: list[str], choices: tuple[tuple[str, Any], ...], label: str) -> list[str]:
+    allowed = [code for code, _label in choices]
+    unknown = [code for code in value if code not in allowed]
+    if unknown:
+        raise ValueError(f"Unknown {label} {unknown[0]!r}; use {', '.join(allowed)}.")
+    return list(dict.fromkeys(value))
+
+
+class _IntakeBase(_Strict):
+    onset: str = Field("", max_length=100)
+    patterns: list[str] = Field(default_factory=list, max_length=len(PATTERNS))
+    shedding: str = Field("", max_length=16)
+    family_history: StrictBool | None = None
+    previous_treatments: list[str] = Field(
+        default_factory=list, max_length=len(PREVIOUS_TREATMENTS)
+    )
+    previous_treatments_notes: str = Field("", max_length=100_000)
+    allergen_codes: list[str] | None = Field(
+        None, max_length=len(ALLERGENS), description="null: not asked; []: no known allergy"
+    )
+    allergy_notes: str = Field("", max_length=100_000)
+    notes: str = Field("", max_length=100_000)
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        return _codes(value, PATTERNS, "pattern")
+
+    @field_validator("shedding")
+    @classmethod
+    def _shedding(cls, value: str) -> str:
+        return _codes([value], SHEDDING, "shedding")[0] if value else ""
+
+    @field_validator("previous_treatments")
+    @classmethod
+    def _treatments(cls, value: list[str]) -> list[str]:
+        return _codes(value, PREVIOUS_TREATMENTS, "treatment")
+
+    @field_validator("allergen_codes")
+    @classmethod
+    def _allergens(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _codes(value, ALLERGENS, "allergen")
+
+    @field_validator("onset", "previous_treatments_notes", "allergy_notes", "notes")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return validators.clean_text(value, label="Text", max_chars=5000)
+
+
+# Every yes/no question: true, false or null ("not answered"); no "yes"/"1" guessing.
+IntakeIn = create_model(  # type: ignore[call-overload]
+    "IntakeIn",
+    __base__=_IntakeBase,
+    **{
+        name: (StrictBool | None, Field(None, description=str(QUESTION_TEXT[name])))
+        for name in YES_NO_QUESTIONS
+    },
+)
+
+
+class IntakeOut(Schema):
+    id: int
+    recorded_at: dt.datetime
+    recorded_by: str
+    answers: dict[str, Any]
+    answered_yes: list[str]
+    unanswered: int
+
+    @staticmethod
+    def from_intake(intake: PatientIntake) -> dict[str, Any]:
+        answers = {
+            name: getattr(intake, name)
+            for name in (
+                "onset",
+                "patterns",
+                "shedding",
+                "family_history",
+                "previous_treatments",
+                "previous_treatments_notes",
+                *YES_NO_QUESTIONS,
+                "allergen_codes",
+                "allergy_notes",
+                "notes",
+            )
+        }
+        return {
+            "id": intake.pk,
+            "recorded_at": intake.created_at,
+            "recorded_by": intake.recorded_by.email,
+            "answers": answers,
+            "answered_yes": intake.answered_yes,
+            "unanswered": intake.unanswered_count,
         }

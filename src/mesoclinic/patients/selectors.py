@@ -10,7 +10,7 @@ from django.http import Http404
 from mesoclinic.accounts.access import Workspace
 from mesoclinic.accounts.models import Organisation, User
 from mesoclinic.core.audit import audit_record
-from mesoclinic.patients.models import HairLossAssessment, Patient
+from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake
 from mesoclinic.patients.search import fold, query_terms
 
 
@@ -110,3 +110,8 @@ def likely_duplicates(
 def assessments_of(*, patient: Patient) -> QuerySet[HairLossAssessment]:
     """The patient's assessments, newest first, with who recorded them."""
     return patient.assessments.select_related("assessed_by").order_by("-assessed_on", "-pk")
+
+
+def intakes_of(*, patient: Patient) -> QuerySet[PatientIntake]:
+    """The patient's intake questionnaires, newest first, with who recorded them."""
+    return patient.intakes.select_related("recorded_by").order_by("-created_at", "-pk")

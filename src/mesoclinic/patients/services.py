@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from mesoclinic.accounts.models import Clinic, Organisation, User
 from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
-from mesoclinic.patients.models import HairLossAssessment, Patient
+from mesoclinic.patients.intake import YES_NO_QUESTIONS
+from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake
 from mesoclinic.patients.search import search_document
 from mesoclinic.patients.selectors import likely_duplicates
 
@@ -299,3 +300,50 @@ ASSESSMENT_FIELDS = [
     "scarring_alopecia_signs",
     "notes",
 ]
+
+
+INTAKE_FIELDS: tuple[str, ...] = (
+    "onset",
+    "patterns",
+    "shedding",
+    "family_history",
+    "previous_treatments",
+    "previous_treatments_notes",
+    *YES_NO_QUESTIONS,
+    "allergen_codes",
+    "allergy_notes",
+    "notes",
+)
+
+
+@transaction.atomic
+def intake_record(
+    *, patient: Patient, answers: Mapping[str, Any], acting_user: User
+) -> PatientIntake:
+    """Save a filled-in intake as a new version; earlier ones stay as they were answered.
+
+    ``answers`` holds fields of ``INTAKE_FIELDS`` (validated at the edge); any left out is
+    stored as not answered.
+    """
+    unknown = set(answers) - set(INTAKE_FIELDS)
+    if unknown:
+        raise ValueError(f"intake_record got unknown fields: {sorted(unknown)}")
+    intake = PatientIntake.objects.create(
+        organisation=patient.organisation, patient=patient, recorded_by=acting_user, **answers
+    )
+    values = {name: getattr(intake, name) for name in INTAKE_FIELDS}
+    audit_record(
+        action="intake.create",
+        actor=acting_user,
+        organisation=patient.organisation,
+        obj=intake,
+        patient=patient,
+        changes=created(
+            {
+                name: ", ".join(value) if isinstance(value, list) else value
+                for name, value in values.items()
+                if value not in ([], None, "")
+            }
+        ),
+    )
+    return intake

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:patient_id>/", views.patient_chart, name="chart"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<int:patient_id>/assessments/new/", views.assessment_new, name="assessment_new"),
+    path("<int:patient_id>/intakes/new/", views.intake_new, name="intake_new"),
     path("<int:patient_id>/<slug:tab>/", views.patient_chart, name="chart_tab"),
 ]

@@ -17,14 +17,17 @@ from mesoclinic.accounts.access import Workspace, request_workspace, staff_view
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.forms import (
     AssessmentForm,
+    IntakeForm,
     PatientCreateForm,
     PatientEditForm,
     PatientForm,
 )
+from mesoclinic.patients.intake import SECTIONS
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.scales import SCALES
 from mesoclinic.patients.selectors import (
     assessments_of,
+    intakes_of,
     patient_get,
     patient_get_for_chart,
     patient_search,
@@ -34,13 +37,18 @@ from mesoclinic.patients.services import (
     PossibleDuplicate,
     StaleEdit,
     assessment_record,
+    intake_record,
     patient_create,
     patient_update,
 )
 
+# Earlier intakes listed under the latest one on the chart.
+INTAKE_HISTORY_SHOWN = 20
+
 # The chart's tabs; each later part of the product fills its own. Lazy: translated per request.
 CHART_TABS = [
     ("overview", gettext_lazy("Overview")),
+    ("intake", gettext_lazy("Intake")),
     ("assessment", gettext_lazy("Assessment")),
     ("screening", gettext_lazy("Screening")),
     ("course", gettext_lazy("Course")),
@@ -188,6 +196,7 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
     patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
     today = timezone.localdate()
     assessments = list(assessments_of(patient=patient))
+    intakes = list(intakes_of(patient=patient)[:INTAKE_HISTORY_SHOWN])
     return render(
         request,
         "patients/chart.html",
@@ -199,6 +208,10 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "tab_label": tabs[tab],
             "alerts": [],
             "assessments": assessments,
+            "intakes": intakes,
+            "intake_answers": intakes[0].yes_no_answers if intakes else {},
+            "intake_labels": intakes[0].chosen_labels if intakes else {},
+            "intake_sections": SECTIONS,
             "scales": SCALES,
         },
     )
@@ -227,5 +240,27 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "patients/assessment_form.html",
         {"form": form, "patient": patient, "scales": SCALES},
+        status=422 if form.errors else 200,
+    )
+
+
+@staff_view(write=True)
+@require_http_methods(["GET", "POST"])
+def intake_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    latest = intakes_of(patient=patient).first()
+    if request.method == "POST":
+        form = IntakeForm(request.POST)
+        if form.is_valid():
+            intake_record(patient=patient, answers=form.answers(), acting_user=workspace.user)
+            messages.success(request, _("Intake saved."))
+            return redirect("patients:chart_tab", patient_id=patient.pk, tab="intake")
+    else:
+        form = IntakeForm(initial=IntakeForm.initial_from(latest) if latest else None)
+    return render(
+        request,
+        "patients/intake_form.html",
+        {"form": form, "patient": patient, "latest": latest},
         status=422 if form.errors else 200,
     )
