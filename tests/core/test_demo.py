@@ -149,3 +149,16 @@ def test_demo_if_empty_seeds_an_empty_database(db):
     output = demo("--if-empty")
     assert "Demo data seeded." in output
     assert Organisation.objects.filter(slug=DEMO_SLUG).exists()
+
+
+def test_the_demo_has_intakes_and_assessments_for_most_patients(db):
+    from mesoclinic.core.demo import DEMO_SLUG, seed_demo
+    from mesoclinic.patients.models import HairLossAssessment, PatientIntake
+
+    seed_demo()
+    intakes = PatientIntake.objects.filter(organisation__slug=DEMO_SLUG)
+    assert intakes.count() == 40  # two in three of 60
+    assert HairLossAssessment.objects.filter(organisation__slug=DEMO_SLUG).count() == 40
+    assert intakes.filter(pregnant=True).exists()
+    assert intakes.filter(anticoagulant_or_antiplatelet=True).exists()
+    assert HairLossAssessment.objects.filter(scarring_alopecia_signs=True).exists()

@@ -11,9 +11,13 @@ from django.db import transaction
 from mesoclinic.accounts.models import Clinic, Organisation, Role, User
 from mesoclinic.accounts.services import clinic_create, membership_create, organisation_create
 from mesoclinic.core.progress import progress
+from mesoclinic.patients.intake import YES_NO_QUESTIONS
 from mesoclinic.patients.models import Patient, SexAtBirth
 from mesoclinic.patients.services import (
+    AssessmentDetails,
     PatientDetails,
+    assessment_record,
+    intake_record,
     patient_create,
     patient_portal_account_create,
 )
@@ -194,6 +198,50 @@ def _patient_details(
     )
 
 
+def _seed_intake_and_assessment(
+    rng: random.Random, patient: Patient, practitioner: User, index: int
+) -> None:
+    """A plausible intake and staging; a few patients carry the answers screening acts on."""
+    female = patient.sex_at_birth == SexAtBirth.FEMALE
+    answers: dict[str, object] = {name: False for name in YES_NO_QUESTIONS}
+    answers.update(
+        onset=str(2026 - rng.randint(1, 12)),
+        patterns=["diffuse", "widening_part"] if female else ["receding_hairline", "crown"],
+        shedding=rng.choice(["none", "increased", "increased"]),
+        family_history=rng.random() < 0.6,
+        previous_treatments=rng.sample(["minoxidil_topical", "finasteride", "prp"], k=1),
+        allergen_codes=[],
+    )
+    if not female:
+        for name in ("pregnant", "breastfeeding", "could_become_pregnant"):
+            answers[name] = None  # not asked of men
+    # A few answers the screening must act on, so the demo shows every outcome.
+    if female and index % 7 == 1:
+        answers["pregnant"] = True
+    if index % 11 == 4:
+        answers["anticoagulant_or_antiplatelet"] = True
+    if index % 13 == 5:
+        answers["scalp_psoriasis"] = True
+    if index % 17 == 3:
+        answers["kidney_disease"] = None  # not asked yet
+    intake_record(patient=patient, answers=answers, acting_user=practitioner)
+    stage = (
+        {"ludwig": rng.choice(["I", "II", "III"]), "sinclair": str(rng.randint(2, 4))}
+        if female
+        else {"norwood": rng.choice(["II", "IIa", "III", "III vertex", "IV", "V"])}
+    )
+    assessment_record(
+        patient=patient,
+        details=AssessmentDetails(
+            assessed_on=dt.date(2026, 11, 1) - dt.timedelta(days=rng.randint(0, 60)),
+            affected_zones=("mid_scalp", "vertex") if female else ("frontal_hairline", "vertex"),
+            scarring_alopecia_signs=index % 19 == 7,
+            **stage,
+        ),
+        acting_user=practitioner,
+    )
+
+
 def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
     """Create the demo organisations. Returns False, changing nothing, when they exist.
 
@@ -226,6 +274,7 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
         )
         admin = _staff(demo, city, DEMO_LOGINS + EXTRA_DEMO_STAFF, None)
         clinics = [city, riverside]
+        practitioner = User.objects.get(email="practitioner@demo.test")
         for index in progress(range(patients), total=patients, label="Demo Hair Clinic patients"):
             details = _patient_details(rng, clinics, spanish=False, index=index)
             if index == 0:
@@ -249,6 +298,8 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
                     password=DEMO_PASSWORD,
                     acting_user=admin,
                 )
+            if index % 3 != 2:  # two in three patients have been seen for intake
+                _seed_intake_and_assessment(rng, patient, practitioner, index)
 
         other = organisation_create(
             name="Northside Aesthetics", slug=OTHER_SLUG, mrn_prefix="NSA", acting_user=None
