@@ -1,0 +1,1 @@
+"""Candidacy screening: sourced rules that turn a patient's facts into a decision."""
