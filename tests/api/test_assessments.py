@@ -102,7 +102,7 @@ def test_scarring_signs_round_trip_and_must_be_a_boolean(api_for, world):
     assert created.json()["scarring_alopecia_signs"] is True
     with nothing_written():
         body = problem(
-            client.post(url(world.acme_patient), {**VALID, "scarring_alopecia_signs": "maybe"}),
+            client.post(url(world.acme_patient), {**VALID, "scarring_alopecia_signs": "yes"}),
             422,
         )
     assert field_messages(body, "scarring_alopecia_signs")

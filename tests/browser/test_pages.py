@@ -152,6 +152,7 @@ def test_practitioner_fills_in_the_intake_and_sees_the_flags(page, shot, world):
     page.get_by_label("Diffuse thinning").check()
     page.get_by_role("radiogroup", name="Pregnant now").get_by_label("Yes", exact=True).check()
     page.get_by_role("radiogroup", name="Diabetes").get_by_label("No", exact=True).check()
+    page.get_by_label("Allergic to the components ticked below").check()
     page.get_by_label("Lidocaine").check()
     shot("intake-new")
     page.get_by_role("button", name="Save intake").click()

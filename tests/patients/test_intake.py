@@ -20,6 +20,7 @@ FILLED = {
     "family_history": "yes",
     "previous_treatments": ["minoxidil_topical"],
     "previous_treatments_notes": "5% foam for a year.",
+    "allergy_status": "some",
     "allergen_codes": ["lidocaine"],
     "allergy_notes": "Rash after dental anaesthetic.",
     "notes": "",
@@ -68,14 +69,21 @@ def test_unanswered_questions_are_unknown_not_no(client_for, world):
     assert answers["pregnant"] is None
     assert answers["sudden_diffuse_shedding"] is None
     page = client.get(tab_url(world.acme_patient)).content.decode()
-    assert f"{len(YES_NO_QUESTIONS)} questions not answered" in page
+    # Every yes/no question, plus shedding and allergies.
+    assert f"{len(YES_NO_QUESTIONS) + 2} questions not answered" in page
+    assert intake.allergen_codes is None
 
 
 def test_saving_again_keeps_the_earlier_intake_and_the_chart_shows_the_latest(client_for, world):
     client = client_for("paul")
     client.post(new_url(world.acme_patient), FILLED)
     form = client.get(new_url(world.acme_patient)).context["form"]
-    assert form.initial["pregnant"] == "yes"  # prefilled from the latest
+    assert form.initial["diabetes"] == "no"  # prefilled from the latest
+    assert form.initial["allergy_status"] == "some"
+    assert form.initial["allergen_codes"] == ["lidocaine"]
+    # Answers that hold only for a while are asked again, not carried forward.
+    assert form.initial["pregnant"] == ""
+    assert form.initial["nsaid_last_48h"] == ""
     assert client.post(new_url(world.acme_patient), {**FILLED, "pregnant": "no"}).status_code == 302
     first, second = PatientIntake.objects.order_by("pk")
     assert first.pregnant is True and second.pregnant is False
@@ -128,6 +136,8 @@ def test_signed_out_or_deactivated_go_to_sign_in(client_for, world, persona):
         ({"patterns": ["bald"]}, "Select a valid choice"),
         ({"shedding": "lots"}, "Select a valid choice"),
         ({"allergen_codes": ["peanuts"]}, "Select a valid choice"),
+        ({"allergy_status": "none"}, "Components are ticked"),
+        ({"allergy_status": "some", "allergen_codes": []}, "Tick the components"),
         ({"notes": "x" * 5001}, "too long"),
         ({"onset": "x" * 101}, "at most 100 characters"),
         ({"allergy_notes": "bell\x07"}, "control characters"),
@@ -160,3 +170,37 @@ def test_the_intake_tab_costs_the_same_with_1_and_25_intakes(client_for, world):
 def test_the_service_refuses_unknown_fields(world):
     with pytest.raises(ValueError, match="colour"):
         intake_record(patient=world.acme_patient, answers={"colour": "red"}, acting_user=world.paul)
+
+
+@pytest.mark.parametrize(
+    ("status", "codes", "stored"),
+    [("", [], None), ("none", [], []), ("some", ["procaine"], ["procaine"])],
+)
+def test_allergies_are_not_asked_none_known_or_listed(client_for, world, status, codes, stored):
+    data = {**FILLED, "allergy_status": status, "allergen_codes": codes}
+    assert client_for("paul").post(new_url(world.acme_patient), data).status_code == 302
+    assert PatientIntake.objects.get().allergen_codes == stored
+
+
+def test_opening_the_form_with_earlier_answers_is_a_chart_read(client_for, world):
+    client = client_for("paul")
+    client.get(new_url(world.acme_patient))
+    assert (
+        AuditEvent.objects.filter(
+            action="patient.read", patient=world.acme_patient, actor=world.paul
+        ).count()
+        == 1
+    )
+
+
+def test_a_form_body_that_is_not_utf8_is_refused(client_for, world):
+    client = client_for("paul")
+    before = counts()
+    response = client.post(
+        new_url(world.acme_patient),
+        "onset=caf\xe9".encode("latin-1"),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 422
+    assert "not sent as UTF-8" in response.content.decode()
+    assert counts() == before

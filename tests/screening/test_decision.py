@@ -310,3 +310,19 @@ def test_the_engine_does_not_import_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[["x"]], [{"a": 1}], {"lidocaine": True}, "lidocaine", [1]],
+)
+def test_malformed_ingredient_lists_are_facts_errors_not_type_errors(bad):
+    with pytest.raises(FactsError):
+        IntakeAnswers(allergen_codes=bad)
+
+
+def test_intake_keys_must_be_strings():
+    data = facts_to_dict(clear_facts())
+    data["intake"] = {1: True}
+    with pytest.raises(FactsError, match="named by strings"):
+        facts_from_dict(data)

@@ -212,12 +212,19 @@ def _seed_intake_and_assessment(
         previous_treatments=rng.sample(["minoxidil_topical", "finasteride", "prp"], k=1),
         allergen_codes=[],
     )
-    if not female:
+    age = patient.age_on(dt.date(2026, 11, 1))
+    if female:
+        answers["could_become_pregnant"] = age < 50
+    else:
         for name in ("pregnant", "breastfeeding", "could_become_pregnant"):
             answers[name] = None  # not asked of men
     # A few answers the screening must act on, so the demo shows every outcome.
     if female and index % 7 == 1:
-        answers["pregnant"] = True
+        answers["pregnant"] = answers["could_become_pregnant"] = True
+    if index % 5 == 2:
+        answers["smokes_tobacco"] = True
+    if index % 23 == 9:
+        answers["scars_in_treatment_area"] = True
     if index % 11 == 4:
         answers["anticoagulant_or_antiplatelet"] = True
     if index % 13 == 5:

@@ -9,7 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Clinic, Organisation
 from mesoclinic.patients import validators
-from mesoclinic.patients.intake import ALLERGENS, PATTERNS, PREVIOUS_TREATMENTS, SECTIONS, SHEDDING
+from mesoclinic.patients.intake import (
+    ALLERGENS,
+    PATTERNS,
+    PREVIOUS_TREATMENTS,
+    SECTIONS,
+    SHEDDING,
+    TIME_LIMITED,
+)
 from mesoclinic.patients.models import PatientIntake, SexAtBirth
 from mesoclinic.patients.scales import (
     BASP_BASIC,
@@ -174,7 +181,7 @@ class AssessmentForm(forms.Form):
     scarring_alopecia_signs = forms.TypedChoiceField(
         label=_("Signs of scarring alopecia"),
         help_text=_("Loss of follicular openings, scarring. Seen: refer to a physician first."),
-        choices=[("", _("Not assessed")), ("no", _("No")), ("yes", _("Yes"))],
+        choices=[("", _("Not assessed")), ("yes", _("Yes")), ("no", _("No"))],
         coerce=lambda value: {"yes": True, "no": False}.get(value),
         empty_value=None,
         required=False,
@@ -271,8 +278,18 @@ class IntakeForm(forms.Form):
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    allergy_status = forms.ChoiceField(
+        label=_("Allergies to solution components"),
+        required=False,
+        choices=[
+            ("", _("Not asked")),
+            ("none", _("None known")),
+            ("some", _("Allergic to the components ticked below")),
+        ],
+        widget=forms.RadioSelect,
+    )
     allergen_codes = forms.MultipleChoiceField(
-        label=_("Allergic to solution components"),
+        label=_("Allergic to"),
         required=False,
         choices=ALLERGENS,
         widget=forms.CheckboxSelectMultiple,
@@ -323,16 +340,37 @@ class IntakeForm(forms.Form):
     def clean_notes(self) -> str:
         return self._clean_long_text("notes", str(_("Notes")))
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        status, codes = data.get("allergy_status", ""), data.get("allergen_codes") or []
+        if status == "some" and not codes:
+            self.add_error("allergen_codes", _("Tick the components the patient is allergic to."))
+        elif status != "some" and codes:
+            self.add_error(
+                "allergy_status",
+                _("Components are ticked: choose “Allergic to the components ticked below”."),
+            )
+        return data
+
     def answers(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in INTAKE_FIELDS}
+        answers = {name: self.cleaned_data[name] for name in INTAKE_FIELDS}
+        # None: not asked (screening asks); []: asked, none known.
+        answers["allergen_codes"] = {"": None, "none": []}.get(
+            self.cleaned_data["allergy_status"], answers["allergen_codes"]
+        )
+        return answers
 
     @staticmethod
     def initial_from(intake: PatientIntake) -> dict[str, Any]:
-        """The last answers, so a routine re-intake only changes what changed."""
+        """The last answers, so a routine re-intake only changes what changed; answers that
+        are true only for a while (``TIME_LIMITED``) are asked again."""
         initial: dict[str, Any] = {}
         for name in INTAKE_FIELDS:
-            value = getattr(intake, name)
+            value = None if name in TIME_LIMITED else getattr(intake, name)
             if isinstance(value, bool):
                 value = "yes" if value else "no"
             initial[name] = value if value is not None else ""
+        codes = intake.allergen_codes
+        initial["allergy_status"] = "" if codes is None else "some" if codes else "none"
+        initial["allergen_codes"] = codes or []
         return initial

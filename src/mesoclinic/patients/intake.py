@@ -96,6 +96,21 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
 )
+# Answers that are true only for a while: a new intake asks them again instead of carrying
+# the last answer forward.
+TIME_LIMITED: frozenset[str] = frozenset(
+    {
+        "pregnant",
+        "breastfeeding",
+        "planning_pregnancy",
+        "nsaid_last_48h",
+        "systemic_steroids_last_2_weeks",
+        "steroid_injection_at_site_last_month",
+        "recent_fever_or_illness",
+        "scalp_infection",
+        "scalp_folliculitis",
+    }
+)
 YES_NO_QUESTIONS: tuple[str, ...] = tuple(q.name for s in SECTIONS for q in s.questions)
 QUESTION_TEXT = {q.name: q.text for s in SECTIONS for q in s.questions}
 

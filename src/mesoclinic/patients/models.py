@@ -271,4 +271,9 @@ class PatientIntake(TimeStampedModel):
 
     @property
     def unanswered_count(self) -> int:
-        return sum(1 for name in YES_NO_QUESTIONS if getattr(self, name) is None)
+        """Questions screening may ask about: the yes/no ones, shedding and allergies."""
+        return (
+            sum(1 for name in YES_NO_QUESTIONS if getattr(self, name) is None)
+            + (self.shedding == "")
+            + (self.allergen_codes is None)
+        )

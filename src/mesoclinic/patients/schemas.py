@@ -203,7 +203,7 @@ class AssessmentIn(_Strict):
     basp_frontal: str = Field("", max_length=2)
     basp_vertex: str = Field("", max_length=2)
     affected_zones: list[str] = Field(default_factory=list, max_length=len(SCALP_ZONES))
-    scarring_alopecia_signs: bool | None = Field(
+    scarring_alopecia_signs: StrictBool | None = Field(
         None, description="Loss of follicular openings or scarring seen; null: not assessed."
     )
     notes: str = Field("", max_length=100_000)

@@ -268,7 +268,7 @@ def assessment_record(
 ) -> HairLossAssessment:
     """Add an assessment to the patient's history (assessments are never edited)."""
     if details.is_empty:
-        raise DomainError(_("Record at least one stage, an affected zone or a note."))
+        raise DomainError(_("Record at least one stage, an affected zone or a note."), field="body")
     assessment = HairLossAssessment.objects.create(
         organisation=patient.organisation,
         patient=patient,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -20,7 +21,6 @@ from mesoclinic.patients.forms import (
     IntakeForm,
     PatientCreateForm,
     PatientEditForm,
-    PatientForm,
 )
 from mesoclinic.patients.intake import SECTIONS
 from mesoclinic.patients.models import Patient
@@ -42,8 +42,8 @@ from mesoclinic.patients.services import (
     patient_update,
 )
 
-# Earlier intakes listed under the latest one on the chart.
-INTAKE_HISTORY_SHOWN = 20
+# Assessments and intakes shown on the chart, newest first (the API lists them all).
+HISTORY_SHOWN = 50
 
 # The chart's tabs; each later part of the product fills its own. Lazy: translated per request.
 CHART_TABS = [
@@ -59,7 +59,7 @@ CHART_TABS = [
 ]
 
 
-def _add_encoding_error(request: HttpRequest, form: PatientForm) -> None:
+def _add_encoding_error(request: HttpRequest, form: forms.Form) -> None:
     """Refuse a form body that is not UTF-8.
 
     Browsers percent-encode form fields, and bytes that are not UTF-8 then arrive as U+FFFD,
@@ -195,8 +195,8 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
         raise Http404("No such chart section")
     patient = patient_get_for_chart(workspace=workspace, patient_id=patient_id)
     today = timezone.localdate()
-    assessments = list(assessments_of(patient=patient))
-    intakes = list(intakes_of(patient=patient)[:INTAKE_HISTORY_SHOWN])
+    assessments = list(assessments_of(patient=patient)[:HISTORY_SHOWN])
+    intakes = list(intakes_of(patient=patient)[:HISTORY_SHOWN])
     return render(
         request,
         "patients/chart.html",
@@ -224,6 +224,7 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_get(workspace=workspace, patient_id=patient_id)
     if request.method == "POST":
         form = AssessmentForm(request.POST)
+        _add_encoding_error(request, form)
         if form.is_valid():
             try:
                 assessment_record(
@@ -248,10 +249,16 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intake_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     workspace = request_workspace(request)
-    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    # The form shows the last answers: opening it reads the chart.
+    patient = (
+        patient_get_for_chart(workspace=workspace, patient_id=patient_id)
+        if request.method == "GET"
+        else patient_get(workspace=workspace, patient_id=patient_id)
+    )
     latest = intakes_of(patient=patient).first()
     if request.method == "POST":
         form = IntakeForm(request.POST)
+        _add_encoding_error(request, form)
         if form.is_valid():
             intake_record(patient=patient, answers=form.answers(), acting_user=workspace.user)
             messages.success(request, _("Intake saved."))

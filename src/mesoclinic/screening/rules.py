@@ -277,15 +277,16 @@ def _check_date(value: object, *, where: str) -> None:
 
 
 def _codes(value: object, *, where: str) -> frozenset[str]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
+    if isinstance(value, str | Mapping) or not isinstance(value, Iterable):
         raise FactsError(f"{where} must be a list of ingredient codes, not {value!r}.")
-    codes = frozenset(value)
-    for code in codes:
+    items = list(value)
+    for code in items:
+        # Checked before hashing: a nested list would raise TypeError, not FactsError.
         if not isinstance(code, str) or not _CODE.fullmatch(code):
             raise FactsError(
                 f"{where}: {code!r} is not an ingredient code (lower-case letters, digits and _)."
             )
-    return codes
+    return frozenset(items)
 
 
 # --- Facts the rules can name ---------------------------------------------------------------
@@ -926,6 +927,8 @@ def facts_from_dict(data: Mapping[str, Any]) -> ScreeningFacts:
         raw_intake = {}
     if not isinstance(raw_intake, Mapping):
         raise FactsError("intake must be an object.")
+    if not all(isinstance(key, str) for key in raw_intake):
+        raise FactsError("intake answers must be named by strings.")
     unknown = sorted(set(raw_intake) - _INTAKE_FIELDS)
     if unknown:
         raise FactsError(f"Unknown intake answer(s): {', '.join(unknown)}.")
