@@ -18,15 +18,7 @@ from mesoclinic.patients.intake import (
     TIME_LIMITED,
 )
 from mesoclinic.patients.models import PatientIntake, SexAtBirth
-from mesoclinic.patients.scales import (
-    BASP_BASIC,
-    BASP_FRONTAL,
-    BASP_VERTEX,
-    LUDWIG,
-    NORWOOD,
-    SCALP_ZONES,
-    SINCLAIR,
-)
+from mesoclinic.patients.scales import SCALES, SCALP_ZONES
 from mesoclinic.patients.services import INTAKE_FIELDS, AssessmentDetails, PatientDetails
 
 if TYPE_CHECKING:
@@ -154,24 +146,6 @@ class AssessmentForm(forms.Form):
     assessed_on = forms.DateField(
         label=_("Assessed on"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    norwood = forms.ChoiceField(
-        label=_("Hamilton-Norwood"), required=False, choices=[("", "—"), *NORWOOD.grades]
-    )
-    ludwig = forms.ChoiceField(
-        label=_("Ludwig"), required=False, choices=[("", "—"), *LUDWIG.grades]
-    )
-    sinclair = forms.ChoiceField(
-        label=_("Sinclair"), required=False, choices=[("", "—"), *SINCLAIR.grades]
-    )
-    basp_basic = forms.ChoiceField(
-        label=_("BASP basic type"), required=False, choices=[("", "—"), *BASP_BASIC.grades]
-    )
-    basp_frontal = forms.ChoiceField(
-        label=_("BASP F (frontal)"), required=False, choices=[("", "—"), *BASP_FRONTAL.grades]
-    )
-    basp_vertex = forms.ChoiceField(
-        label=_("BASP V (vertex)"), required=False, choices=[("", "—"), *BASP_VERTEX.grades]
-    )
     affected_zones = forms.MultipleChoiceField(
         label=_("Affected zones"),
         required=False,
@@ -197,6 +171,10 @@ class AssessmentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assessed_on"].error_messages["required"] = _("Assessed on is required.")
+        for scale in SCALES:  # one optional choice per scale, named by its code
+            self.fields[scale.code] = forms.ChoiceField(
+                label=scale.name, required=False, choices=[("", "—"), *scale.grades]
+            )
 
     def clean_assessed_on(self) -> dt.date:
         day: dt.date = self.cleaned_data["assessed_on"]
@@ -220,12 +198,7 @@ class AssessmentForm(forms.Form):
         data = self.cleaned_data
         return AssessmentDetails(
             assessed_on=data["assessed_on"],
-            norwood=data["norwood"],
-            ludwig=data["ludwig"],
-            sinclair=data["sinclair"],
-            basp_basic=data["basp_basic"],
-            basp_frontal=data["basp_frontal"],
-            basp_vertex=data["basp_vertex"],
+            **{scale.code: data[scale.code] for scale in SCALES},
             affected_zones=tuple(data["affected_zones"]),
             scarring_alopecia_signs=data["scarring_alopecia_signs"],
             notes=data["notes"],

@@ -5,7 +5,14 @@ from typing import Any
 
 from django.utils import timezone
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictBool, create_model, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 
 from mesoclinic.patients import validators
 from mesoclinic.patients.intake import (
@@ -18,13 +25,8 @@ from mesoclinic.patients.intake import (
 )
 from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake, SexAtBirth
 from mesoclinic.patients.scales import (
-    BASP_BASIC,
-    BASP_FRONTAL,
-    BASP_VERTEX,
-    LUDWIG,
-    NORWOOD,
+    SCALES,
     SCALP_ZONES,
-    SINCLAIR,
     ZONE_CODES,
     Scale,
 )
@@ -187,6 +189,9 @@ class PatientPage(Schema):
     items: list[PatientOut]
 
 
+SCALES_BY_CODE = {scale.code: scale for scale in SCALES}
+
+
 def _choice(value: str, scale: Scale) -> str:
     allowed = [code for code, _label in scale.grades]
     if value and value not in allowed:
@@ -224,35 +229,10 @@ class AssessmentIn(_Strict):
             raise ValueError("Check the year.")
         return value
 
-    @field_validator("norwood")
+    @field_validator(*(scale.code for scale in SCALES))
     @classmethod
-    def _norwood(cls, value: str) -> str:
-        return _choice(value, NORWOOD)
-
-    @field_validator("ludwig")
-    @classmethod
-    def _ludwig(cls, value: str) -> str:
-        return _choice(value, LUDWIG)
-
-    @field_validator("sinclair")
-    @classmethod
-    def _sinclair(cls, value: str) -> str:
-        return _choice(value, SINCLAIR)
-
-    @field_validator("basp_basic")
-    @classmethod
-    def _basp_basic(cls, value: str) -> str:
-        return _choice(value, BASP_BASIC)
-
-    @field_validator("basp_frontal")
-    @classmethod
-    def _basp_frontal(cls, value: str) -> str:
-        return _choice(value, BASP_FRONTAL)
-
-    @field_validator("basp_vertex")
-    @classmethod
-    def _basp_vertex(cls, value: str) -> str:
-        return _choice(value, BASP_VERTEX)
+    def _grade(cls, value: str, info: ValidationInfo) -> str:
+        return _choice(value, SCALES_BY_CODE[str(info.field_name)])
 
     @field_validator("affected_zones")
     @classmethod
