@@ -11,6 +11,7 @@ from mesoclinic.accounts.models import Clinic, Organisation
 from mesoclinic.patients import validators
 from mesoclinic.patients.intake import (
     ALLERGENS,
+    INTAKE_FIELDS,
     PATTERNS,
     PREVIOUS_TREATMENTS,
     SECTIONS,
@@ -19,7 +20,7 @@ from mesoclinic.patients.intake import (
 )
 from mesoclinic.patients.models import PatientIntake, SexAtBirth
 from mesoclinic.patients.scales import SCALES, SCALP_ZONES
-from mesoclinic.patients.services import INTAKE_FIELDS, AssessmentDetails, PatientDetails
+from mesoclinic.patients.services import AssessmentDetails, PatientDetails
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise

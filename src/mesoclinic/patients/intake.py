@@ -155,3 +155,17 @@ ALLERGENS: tuple[tuple[str, StrOrPromise], ...] = (
     ("growth_factors", _("Growth factors")),
     ("dexpanthenol", _("Dexpanthenol")),
 )
+
+# Every field of an intake, in the order the form asks them.
+INTAKE_FIELDS: tuple[str, ...] = (
+    "onset",
+    "patterns",
+    "shedding",
+    "family_history",
+    "previous_treatments",
+    "previous_treatments_notes",
+    *YES_NO_QUESTIONS,
+    "allergen_codes",
+    "allergy_notes",
+    "notes",
+)

@@ -17,6 +17,7 @@ from pydantic import (
 from mesoclinic.patients import validators
 from mesoclinic.patients.intake import (
     ALLERGENS,
+    INTAKE_FIELDS,
     PATTERNS,
     PREVIOUS_TREATMENTS,
     QUESTION_TEXT,
@@ -354,21 +355,7 @@ class IntakeOut(Schema):
 
     @staticmethod
     def from_intake(intake: PatientIntake) -> dict[str, Any]:
-        answers = {
-            name: getattr(intake, name)
-            for name in (
-                "onset",
-                "patterns",
-                "shedding",
-                "family_history",
-                "previous_treatments",
-                "previous_treatments_notes",
-                *YES_NO_QUESTIONS,
-                "allergen_codes",
-                "allergy_notes",
-                "notes",
-            )
-        }
+        answers = {name: getattr(intake, name) for name in INTAKE_FIELDS}
         return {
             "id": intake.pk,
             "recorded_at": intake.created_at,

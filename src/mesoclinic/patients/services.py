@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from mesoclinic.accounts.models import Clinic, Organisation, User
 from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
-from mesoclinic.patients.intake import YES_NO_QUESTIONS
+from mesoclinic.patients.intake import INTAKE_FIELDS
 from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake
 from mesoclinic.patients.search import search_document
 from mesoclinic.patients.selectors import likely_duplicates
@@ -300,20 +300,6 @@ ASSESSMENT_FIELDS = [
     "scarring_alopecia_signs",
     "notes",
 ]
-
-
-INTAKE_FIELDS: tuple[str, ...] = (
-    "onset",
-    "patterns",
-    "shedding",
-    "family_history",
-    "previous_treatments",
-    "previous_treatments_notes",
-    *YES_NO_QUESTIONS,
-    "allergen_codes",
-    "allergy_notes",
-    "notes",
-)
 
 
 @transaction.atomic
