@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "mesoclinic.core",
     "mesoclinic.accounts",
     "mesoclinic.patients",
+    "mesoclinic.screening",
     "mesoclinic.portal",
 ]
 

@@ -53,6 +53,7 @@ urlpatterns = [
         name="staff_reactivate",
     ),
     path("patients/", include("mesoclinic.patients.urls")),
+    path("screenings/", include("mesoclinic.screening.urls")),
     path("portal/", include("mesoclinic.portal.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

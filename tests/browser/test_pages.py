@@ -162,3 +162,27 @@ def test_practitioner_fills_in_the_intake_and_sees_the_flags(page, shot, world):
     page.get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="Intake")).to_be_visible()
     shot("patient-chart-overview")
+
+
+def test_pregnant_patient_screened_for_dutasteride_is_not_eligible(page, shot, world):
+    from mesoclinic.screening.selectors import screening_permits
+
+    sign_in(page, "paul@acme.test", PASSWORD)
+    page.goto(f"/patients/{world.acme_patient.pk}/intakes/new/")
+    page.get_by_role("radiogroup", name="Pregnant now").get_by_label("Yes", exact=True).check()
+    page.get_by_role("button", name="Save intake").click()
+    expect(page.get_by_text("Intake saved.")).to_be_visible()
+    page.get_by_role("link", name="Screening").click()
+    page.get_by_role("link", name="Screen for a treatment").click()
+    page.get_by_label("Mesotherapy", exact=True).check()
+    page.get_by_label("Dutasteride").check()
+    shot("screening-new")
+    page.get_by_role("button", name="Screen and sign").click()
+    expect(page.get_by_text("Screening signed.")).to_be_visible()
+    expect(page.locator(".badge.outcome").first).to_have_text("Not eligible")
+    expect(page.get_by_text("Dutasteride and pregnancy or breastfeeding")).to_be_visible()
+    source = page.get_by_role("link", name="http://www.drugs.com/pregnancy/dutasteride.html")
+    expect(source.first).to_be_visible()
+    shot("screening-not-eligible")
+    # The course cannot start: the latest screening for mesotherapy does not permit it.
+    assert not screening_permits(patient=world.acme_patient, protocol_kind="mesotherapy")

@@ -51,6 +51,9 @@ class Workspace:
     def can_write(self) -> bool:
         return self.membership.can_write
 
+    def has_role(self, *roles: str) -> bool:
+        return self.membership.role in roles
+
 
 def workspace_for_membership(membership: Membership, *, clinic_id: int | None = None) -> Workspace:
     """The workspace of one active membership (its user and organisation loaded).

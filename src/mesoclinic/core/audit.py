@@ -100,6 +100,8 @@ ACTIONS: dict[str, ActionInfo] = {
     "patient.portal_account_create": ActionInfo(_("Portal account created")),
     "assessment.create": ActionInfo(_("Hair-loss assessment recorded")),
     "intake.create": ActionInfo(_("Intake questionnaire saved")),
+    "screening.create": ActionInfo(_("Screening signed")),
+    "screening.override": ActionInfo(_("Screening overridden")),
     "patient.read": ActionInfo(_("Chart opened"), standalone=True),
     "patient.list": ActionInfo(_("Patients listed through the API"), standalone=True),
     "audit.export": ActionInfo(_("Audit trail exported"), standalone=True),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from mesoclinic.accounts.access import Workspace, request_workspace, staff_view
+from mesoclinic.accounts.models import Role
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.forms import (
     AssessmentForm,
@@ -41,6 +42,8 @@ from mesoclinic.patients.services import (
     patient_create,
     patient_update,
 )
+from mesoclinic.screening.models import Screening
+from mesoclinic.screening.selectors import screenings_of
 
 # Assessments and intakes shown on the chart, newest first (the API lists them all).
 HISTORY_SHOWN = 50
@@ -177,6 +180,29 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+def _screening_alerts(screenings: list[Screening]) -> list[dict[str, str]]:
+    """One alert per kind of treatment whose latest screening does not simply allow it."""
+    alerts = []
+    seen: set[str] = set()
+    for screening in screenings:  # newest first
+        if screening.protocol_kind in seen:
+            continue
+        seen.add(screening.protocol_kind)
+        if screening.outcome == "eligible":
+            continue
+        override = getattr(screening, "override", None)
+        text = _("Screening for %(kind)s on %(day)s: %(outcome)s") % {
+            "kind": screening.get_protocol_kind_display(),
+            "day": screening.screened_on.strftime("%d %b %Y"),
+            "outcome": screening.get_outcome_display(),
+        }
+        if override is not None:
+            text += " · " + _("overridden")
+        level = "warn" if screening.outcome == "eligible_with_precautions" else "error"
+        alerts.append({"level": level, "text": text})
+    return alerts
+
+
 def _current_details_form(patient: Patient, workspace: Workspace) -> PatientEditForm:
     """The edit form filled with the record as it is now in the database."""
     patient.refresh_from_db()
@@ -197,6 +223,7 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
     today = timezone.localdate()
     assessments = list(assessments_of(patient=patient)[:HISTORY_SHOWN])
     intakes = list(intakes_of(patient=patient)[:HISTORY_SHOWN])
+    screenings = list(screenings_of(patient=patient)[:HISTORY_SHOWN])
     return render(
         request,
         "patients/chart.html",
@@ -206,7 +233,9 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "tabs": CHART_TABS,
             "tab": tab,
             "tab_label": tabs[tab],
-            "alerts": [],
+            "alerts": _screening_alerts(screenings),
+            "screenings": screenings,
+            "can_screen": workspace.has_role(Role.ADMIN, Role.PRACTITIONER),
             "assessments": assessments,
             "intakes": intakes,
             "intake_answers": intakes[0].yes_no_answers if intakes else {},
