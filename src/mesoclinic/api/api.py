@@ -146,8 +146,10 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _register_routers() -> None:
     from mesoclinic.patients.api import router as patients_router
+    from mesoclinic.screening.api import router as screenings_router
 
     api.add_router("/patients", patients_router, tags=["patients"])
+    api.add_router("/screenings", screenings_router, tags=["screenings"])
 
 
 _register_routers()
