@@ -162,3 +162,9 @@ def test_the_demo_has_intakes_and_assessments_for_most_patients(db):
     assert intakes.filter(pregnant=True).exists()
     assert intakes.filter(anticoagulant_or_antiplatelet=True).exists()
     assert HairLossAssessment.objects.filter(scarring_alopecia_signs=True).exists()
+    from mesoclinic.screening.models import Screening
+
+    outcomes = set(
+        Screening.objects.filter(organisation__slug=DEMO_SLUG).values_list("outcome", flat=True)
+    )
+    assert {"eligible", "not_eligible", "refer"} <= outcomes

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, Organisation, Role, User
 from mesoclinic.accounts.services import clinic_create, membership_create, organisation_create
@@ -21,6 +22,7 @@ from mesoclinic.patients.services import (
     patient_create,
     patient_portal_account_create,
 )
+from mesoclinic.screening.services import screening_run
 
 DEMO_PASSWORD = "mesodemo"
 DEMO_SLUG = "demo-hair-clinic"
@@ -223,6 +225,8 @@ def _seed_intake_and_assessment(
         answers["pregnant"] = answers["could_become_pregnant"] = True
     if index % 5 == 2:
         answers["smokes_tobacco"] = True
+    if not female and index % 6 == 3:
+        answers["planning_pregnancy"] = True  # trying for a child: no dutasteride
     if index % 23 == 9:
         answers["scars_in_treatment_area"] = True
     if index % 11 == 4:
@@ -245,6 +249,22 @@ def _seed_intake_and_assessment(
             scarring_alopecia_signs=index % 19 == 7,
             **stage,
         ),
+        acting_user=practitioner,
+    )
+    # Screen for the treatment the clinic would propose: a dutasteride formulation for men,
+    # a vitamin and hyaluronic acid cocktail (or PRP) for women.
+    kind, ingredients = (
+        ("mesotherapy", ["dutasteride", "lidocaine"])
+        if not female
+        else ("prp", [])
+        if index % 2
+        else ("mesotherapy", ["vitamin_b_complex", "hyaluronic_acid", "amino_acids"])
+    )
+    screening_run(
+        patient=patient,
+        protocol_kind=kind,
+        ingredients=ingredients,
+        screened_on=timezone.localdate(),
         acting_user=practitioner,
     )
 
