@@ -30,12 +30,14 @@ run: install
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	DEBUG=$${DEBUG:-1} $(BIN)/mesoclinic runserver 127.0.0.1:$(PORT)
 
-# Debian's Chromium drives the browser tests (Playwright cannot download its own here).
+# Debian's Chromium drives the browser tests (Playwright cannot download its own here);
+# Pango and a font let WeasyPrint render consent PDFs.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		echo "Installing Debian's chromium for the browser tests"; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! ldconfig -p | grep -q libpangoft2; then \
+		echo "Installing Debian's chromium, pango and fonts"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
 	fi
 	@command -v chromium >/dev/null
 

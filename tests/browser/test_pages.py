@@ -186,3 +186,32 @@ def test_pregnant_patient_screened_for_dutasteride_is_not_eligible(page, shot, w
     shot("screening-not-eligible")
     # The course cannot start: the latest screening for mesotherapy does not permit it.
     assert not screening_permits(patient=world.acme_patient, protocol_kind="mesotherapy")
+
+
+def test_front_desk_records_a_drawn_signature_and_opens_the_pdf(page, shot, world):
+    from mesoclinic.patients.models import SignedConsent
+
+    sign_in(page, "fiona@acme.test", PASSWORD)
+    page.goto(f"/patients/{world.acme_patient.pk}/consents/")
+    shot("consents-tab")
+    page.get_by_role("link", name="Sign").first.click()
+    expect(page.get_by_role("heading", name="Hair mesotherapy")).to_be_visible()
+    pad = page.locator("canvas.signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 30, box["y"] + 100)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 25, box["y"] + 100 + (-1) ** step * 30)
+    page.mouse.up()
+    shot("consent-sign")
+    page.get_by_role("button", name="Sign the consent").click()
+    expect(page.get_by_text("Consent signed.")).to_be_visible()
+    consent = SignedConsent.objects.get(patient=world.acme_patient)
+    assert bytes(consent.signature_png).startswith(b"\x89PNG")
+    assert len(bytes(consent.signature_png)) > 500  # a real drawing, not an empty box
+    shot("consents-signed")
+    response = page.request.get(f"/patients/consents/{consent.pk}.pdf")
+    assert response.status == 200
+    assert response.body().startswith(b"%PDF-")

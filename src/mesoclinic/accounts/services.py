@@ -52,6 +52,9 @@ def organisation_create(
     *, name: str, slug: str, mrn_prefix: str, acting_user: User | None
 ) -> Organisation:
     organisation = Organisation.objects.create(name=name, slug=slug, mrn_prefix=mrn_prefix)
+    # Imported here: patients depends on accounts, not the other way round.
+    from mesoclinic.patients.services import consent_templates_install
+
     audit_record(
         action="organisation.create",
         actor=acting_user,
@@ -59,6 +62,7 @@ def organisation_create(
         obj=organisation,
         changes=created(snapshot(organisation, ["name", "slug", "mrn_prefix"])),
     )
+    consent_templates_install(organisation=organisation, acting_user=acting_user)
     return organisation
 
 

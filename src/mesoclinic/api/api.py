@@ -146,10 +146,12 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _register_routers() -> None:
     from mesoclinic.patients.api import router as patients_router
+    from mesoclinic.patients.consent_api import router as consents_router
     from mesoclinic.screening.api import router as screenings_router
 
     api.add_router("/patients", patients_router, tags=["patients"])
     api.add_router("/screenings", screenings_router, tags=["screenings"])
+    api.add_router("/consents", consents_router, tags=["consents"])
 
 
 _register_routers()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
+import struct
+import zlib
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -18,6 +21,8 @@ from mesoclinic.patients.services import (
     AssessmentDetails,
     PatientDetails,
     assessment_record,
+    consent_sign,
+    consent_templates_current,
     intake_record,
     patient_create,
     patient_portal_account_create,
@@ -200,6 +205,35 @@ def _patient_details(
     )
 
 
+def _signature_png(seed: int) -> bytes:
+    """A small black-on-white scribble encoded as PNG (grey, 8-bit), for demo signatures."""
+    width, height = 300, 90
+    pixels = bytearray(b"\xff" * (width * height))
+    for x in range(20, width - 20):
+        y = int(45 + 25 * math.sin((x + seed * 7) / 17) * math.cos(x / 41))
+        for dy in (-1, 0, 1):
+            pixels[(y + dy) * width + x] = 0x20
+    raw = b"".join(
+        b"\x00" + bytes(pixels[row * width : (row + 1) * width]) for row in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
 def _seed_intake_and_assessment(
     rng: random.Random, patient: Patient, practitioner: User, index: int
 ) -> None:
@@ -260,13 +294,26 @@ def _seed_intake_and_assessment(
         if index % 2
         else ("mesotherapy", ["vitamin_b_complex", "hyaluronic_acid", "amino_acids"])
     )
-    screening_run(
+    screening = screening_run(
         patient=patient,
         protocol_kind=kind,
         ingredients=ingredients,
         screened_on=timezone.localdate(),
         acting_user=practitioner,
     )
+    if screening.outcome in {"eligible", "eligible_with_precautions"} and index % 4 != 3:
+        # Most of the patients who may go ahead have signed; a few still have to.
+        templates = {
+            t.code: t for t in consent_templates_current(organisation=patient.organisation)
+        }
+        for code in ("hair_mesotherapy" if kind == "mesotherapy" else "prp", "photography"):
+            consent_sign(
+                patient=patient,
+                template=templates[code],
+                signed_name=patient.full_name,
+                signature_png=_signature_png(index),
+                acting_user=practitioner,
+            )
 
 
 def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:

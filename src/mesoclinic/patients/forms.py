@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -348,3 +350,41 @@ class IntakeForm(forms.Form):
         initial["allergy_status"] = "" if codes is None else "some" if codes else "none"
         initial["allergen_codes"] = codes or []
         return initial
+
+
+class ConsentSignForm(forms.Form):
+    signed_name = forms.CharField(
+        label=_("Patient's full name, typed by the patient"), max_length=10_000
+    )
+    signature = forms.CharField(widget=forms.HiddenInput, max_length=400_000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["signed_name"].error_messages["required"] = _("The patient types their name.")
+        self.fields["signature"].error_messages["required"] = _(
+            "The patient draws their signature in the box."
+        )
+
+    def clean_signed_name(self) -> str:
+        try:
+            return validators.clean_name(self.cleaned_data["signed_name"], label=str(_("Name")))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_signature(self) -> bytes:
+        prefix = "data:image/png;base64,"
+        value: str = self.cleaned_data["signature"]
+        try:
+            if not value.startswith(prefix):
+                raise ValueError
+            return base64.b64decode(value[len(prefix) :], validate=True)
+        except (ValueError, binascii.Error):
+            raise forms.ValidationError(
+                _("The drawn signature could not be read; draw it again.")
+            ) from None
+
+
+class ConsentWithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for withdrawal"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -277,3 +277,63 @@ class PatientIntake(TimeStampedModel):
             + (self.shedding == "")
             + (self.allergen_codes is None)
         )
+
+
+class ConsentTemplate(TimeStampedModel):
+    """One version of a consent text. A new text is a new version; old ones stay, so every
+    signature keeps the exact words it was given to."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    code = models.CharField(max_length=32)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    body_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "code", "version"], name="consent_template_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class SignedConsent(TimeStampedModel):
+    """A patient's signature on one template version. Immutable; withdrawal is recorded on it
+    (when, by whom, why) and never removes it."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="+")
+    # Copied from the template at signing: what the patient saw, provably.
+    body_sha256 = models.CharField(max_length=64)
+    signed_name = models.CharField(_("name typed by the patient"), max_length=200)
+    signature_png = models.BinaryField(_("drawn signature (PNG)"))
+    signed_at = models.DateTimeField()
+    witnessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-signed_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_patient_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template} signed by {self.signed_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -10,7 +11,13 @@ from django.http import Http404
 from mesoclinic.accounts.access import Workspace
 from mesoclinic.accounts.models import Organisation, User
 from mesoclinic.core.audit import audit_record
-from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake
+from mesoclinic.patients.models import (
+    ConsentTemplate,
+    HairLossAssessment,
+    Patient,
+    PatientIntake,
+    SignedConsent,
+)
 from mesoclinic.patients.search import fold, query_terms
 
 
@@ -115,3 +122,56 @@ def assessments_of(*, patient: Patient) -> QuerySet[HairLossAssessment]:
 def intakes_of(*, patient: Patient) -> QuerySet[PatientIntake]:
     """The patient's intake questionnaires, newest first, with who recorded them."""
     return patient.intakes.select_related("recorded_by").order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    template: ConsentTemplate
+    state: str  # "signed", "outdated", "withdrawn" or "missing"
+    consent: SignedConsent | None  # the signature the state is about
+
+
+def consent_statuses(*, patient: Patient, templates: list[ConsentTemplate]) -> list[ConsentStatus]:
+    """For each current template: an active signature on it, one on an older version only,
+    only a withdrawn one, or none."""
+    signatures = list(
+        SignedConsent.objects.filter(patient=patient)
+        .select_related("template", "witnessed_by", "withdrawn_by")
+        .order_by("-signed_at", "-pk")
+    )
+    statuses = []
+    for template in templates:
+        mine = [c for c in signatures if c.template.code == template.code]
+        active = [c for c in mine if c.is_active]
+        current = next((c for c in active if c.template_id == template.pk), None)
+        if current is not None:
+            statuses.append(ConsentStatus(template, "signed", current))
+        elif active:
+            statuses.append(ConsentStatus(template, "outdated", active[0]))
+        elif mine:
+            statuses.append(ConsentStatus(template, "withdrawn", mine[0]))
+        else:
+            statuses.append(ConsentStatus(template, "missing", None))
+    return statuses
+
+
+def signed_consent_get(*, workspace: Workspace, consent_id: int) -> SignedConsent:
+    """The signed consent if it belongs to the workspace's organisation; otherwise 404."""
+    consent = (
+        SignedConsent.objects.filter(organisation=workspace.organisation, pk=consent_id)
+        .select_related("patient", "template", "witnessed_by")
+        .first()
+    )
+    if consent is None:
+        raise Http404("No such consent")
+    return consent
+
+
+def consent_template_get(*, workspace: Workspace, template_id: int) -> ConsentTemplate:
+    """The template if it belongs to the workspace's organisation; otherwise 404."""
+    template = ConsentTemplate.objects.filter(
+        organisation=workspace.organisation, pk=template_id
+    ).first()
+    if template is None:
+        raise Http404("No such consent")
+    return template

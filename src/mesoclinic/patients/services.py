@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mesoclinic.accounts.models import Clinic, Organisation, User
 from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
+from mesoclinic.patients.consents import SHIPPED as SHIPPED_CONSENTS
 from mesoclinic.patients.intake import INTAKE_FIELDS
-from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntake
+from mesoclinic.patients.models import (
+    ConsentTemplate,
+    HairLossAssessment,
+    Patient,
+    PatientIntake,
+    SignedConsent,
+)
 from mesoclinic.patients.search import search_document
 from mesoclinic.patients.selectors import likely_duplicates
 
@@ -333,3 +342,150 @@ def intake_record(
         ),
     )
     return intake
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SIGNATURE_MAX_BYTES = 200_000
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def consent_templates_install(
+    *, organisation: Organisation, acting_user: User | None
+) -> list[ConsentTemplate]:
+    """Give the organisation version 1 of every shipped consent text it does not have yet."""
+    have = {template.code for template in consent_templates_current(organisation=organisation)}
+    for shipped in SHIPPED_CONSENTS:
+        if shipped.code not in have:
+            consent_template_publish(
+                organisation=organisation,
+                code=shipped.code,
+                title=shipped.title,
+                body=shipped.body,
+                acting_user=acting_user,
+            )
+    return consent_templates_current(organisation=organisation)
+
+
+def consent_templates_current(*, organisation: Organisation) -> list[ConsentTemplate]:
+    """The newest version of each of the organisation's templates, shipped ones first."""
+    latest: dict[str, ConsentTemplate] = {}
+    for template in ConsentTemplate.objects.filter(organisation=organisation).order_by(
+        "code", "-version"
+    ):
+        latest.setdefault(template.code, template)
+    order = {shipped.code: index for index, shipped in enumerate(SHIPPED_CONSENTS)}
+    return sorted(latest.values(), key=lambda t: (order.get(t.code, len(order)), t.code))
+
+
+@transaction.atomic
+def consent_template_publish(
+    *, organisation: Organisation, code: str, title: str, body: str, acting_user: User | None
+) -> ConsentTemplate:
+    """A new version of a template; signatures on older versions are flagged as outdated."""
+    last = (
+        ConsentTemplate.objects.select_for_update()
+        .filter(organisation=organisation, code=code)
+        .order_by("-version")
+        .first()
+    )
+    template = ConsentTemplate.objects.create(
+        organisation=organisation,
+        code=code,
+        version=(last.version + 1) if last else 1,
+        title=title,
+        body=body,
+        body_sha256=_sha256(body),
+    )
+    audit_record(
+        action="consent_template.publish",
+        actor=acting_user,
+        organisation=organisation,
+        obj=template,
+        changes={"version": {"new": template.version}, "sha256": {"new": template.body_sha256}},
+    )
+    return template
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    patient: Patient,
+    template: ConsentTemplate,
+    signed_name: str,
+    signature_png: bytes,
+    acting_user: User,
+) -> SignedConsent:
+    """Record the patient's signature on ``template``, which must be the current version."""
+    if template.organisation_id != patient.organisation_id:
+        raise DomainError(_("That consent belongs to another organisation."))
+    newest = (
+        ConsentTemplate.objects.filter(organisation=patient.organisation, code=template.code)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    if newest != template.version:
+        raise Conflict(
+            _(
+                "This consent text is outdated (version %(old)d; current %(new)d). "
+                "Sign the current version."
+            )
+            % {"old": template.version, "new": newest or 0}
+        )
+    if not signature_png.startswith(PNG_SIGNATURE) or len(signature_png) > SIGNATURE_MAX_BYTES:
+        raise DomainError(
+            _("The drawn signature could not be read; draw it again."), field="signature"
+        )
+    if SignedConsent.objects.filter(patient=patient, template=template, withdrawn_at=None).exists():
+        raise Conflict(_("The patient has already signed this version of this consent."))
+    consent = SignedConsent.objects.create(
+        organisation=patient.organisation,
+        patient=patient,
+        template=template,
+        body_sha256=template.body_sha256,
+        signed_name=signed_name,
+        signature_png=signature_png,
+        signed_at=timezone.now(),
+        witnessed_by=acting_user,
+    )
+    audit_record(
+        action="consent.sign",
+        actor=acting_user,
+        organisation=patient.organisation,
+        obj=consent,
+        patient=patient,
+        changes={
+            "template": {"new": f"{template.code} v{template.version}"},
+            "sha256": {"new": template.body_sha256},
+            "signed_name": {"new": signed_name},
+        },
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: SignedConsent, reason: str, acting_user: User) -> SignedConsent:
+    """Mark a signed consent withdrawn; it is kept, with who, when and why."""
+    consent = SignedConsent.objects.select_for_update().get(pk=consent.pk)
+    if consent.withdrawn_at is not None:
+        raise Conflict(_("This consent was already withdrawn."))
+    consent.withdrawn_at = timezone.now()
+    consent.withdrawn_by = acting_user
+    consent.withdrawal_reason = reason
+    consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason", "updated_at"])
+    audit_record(
+        action="consent.withdraw",
+        actor=acting_user,
+        organisation=consent.organisation,
+        obj=consent,
+        patient=consent.patient,
+        changes={
+            "withdrawn_at": {"old": None, "new": consent.withdrawn_at.isoformat()},
+            "reason": {"new": reason},
+        },
+    )
+    return consent

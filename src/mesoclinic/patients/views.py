@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 
 from django import forms
@@ -8,17 +9,20 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.access import Workspace, request_workspace, staff_view
 from mesoclinic.accounts.models import Role
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.forms import (
     AssessmentForm,
+    ConsentSignForm,
+    ConsentWithdrawForm,
     IntakeForm,
     PatientCreateForm,
     PatientEditForm,
@@ -27,17 +31,24 @@ from mesoclinic.patients.intake import SECTIONS
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.scales import SCALES
 from mesoclinic.patients.selectors import (
+    ConsentStatus,
     assessments_of,
+    consent_statuses,
+    consent_template_get,
     intakes_of,
     patient_get,
     patient_get_for_chart,
     patient_search,
+    signed_consent_get,
 )
 from mesoclinic.patients.services import (
     PatientDetails,
     PossibleDuplicate,
     StaleEdit,
     assessment_record,
+    consent_sign,
+    consent_templates_current,
+    consent_withdraw,
     intake_record,
     patient_create,
     patient_update,
@@ -54,6 +65,7 @@ CHART_TABS = [
     ("intake", gettext_lazy("Intake")),
     ("assessment", gettext_lazy("Assessment")),
     ("screening", gettext_lazy("Screening")),
+    ("consents", gettext_lazy("Consents")),
     ("course", gettext_lazy("Course")),
     ("sessions", gettext_lazy("Sessions")),
     ("side-effects", gettext_lazy("Side effects")),
@@ -203,6 +215,55 @@ def _screening_alerts(screenings: list[Screening]) -> list[dict[str, str]]:
     return alerts
 
 
+# The consents a treatment needs; a patient screened for it is expected to have them.
+CONSENTS_FOR_KIND = {
+    "mesotherapy": ("hair_mesotherapy",),
+    "prp": ("prp",),
+    "combined": ("hair_mesotherapy", "prp"),
+}
+
+
+def _consent_alerts(
+    consents: list[ConsentStatus], screenings: list[Screening]
+) -> list[dict[str, str]]:
+    """Required consents that are missing (a treatment the patient was screened for),
+    signatures that no longer cover the current text, and withdrawals."""
+    required = {code for s in screenings for code in CONSENTS_FOR_KIND.get(s.protocol_kind, ())}
+    alerts = []
+    for status in consents:
+        if status.state == "missing" and status.template.code in required:
+            alerts.append(
+                {
+                    "level": "error",
+                    "text": _("%(title)s: consent not signed yet.")
+                    % {"title": status.template.title},
+                }
+            )
+        if status.state == "outdated" and status.consent is not None:
+            alerts.append(
+                {
+                    "level": "warn",
+                    "text": _(
+                        "%(title)s: signed against version %(old)d; "
+                        "the current text is version %(new)d."
+                    )
+                    % {
+                        "title": status.template.title,
+                        "old": status.consent.template.version,
+                        "new": status.template.version,
+                    },
+                }
+            )
+        elif status.state == "withdrawn":
+            alerts.append(
+                {
+                    "level": "error",
+                    "text": _("%(title)s: consent withdrawn.") % {"title": status.template.title},
+                }
+            )
+    return alerts
+
+
 def _current_details_form(patient: Patient, workspace: Workspace) -> PatientEditForm:
     """The edit form filled with the record as it is now in the database."""
     patient.refresh_from_db()
@@ -224,6 +285,10 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
     assessments = list(assessments_of(patient=patient)[:HISTORY_SHOWN])
     intakes = list(intakes_of(patient=patient)[:HISTORY_SHOWN])
     screenings = list(screenings_of(patient=patient)[:HISTORY_SHOWN])
+    consents = consent_statuses(
+        patient=patient,
+        templates=consent_templates_current(organisation=workspace.organisation),
+    )
     return render(
         request,
         "patients/chart.html",
@@ -233,7 +298,8 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "tabs": CHART_TABS,
             "tab": tab,
             "tab_label": tabs[tab],
-            "alerts": _screening_alerts(screenings),
+            "alerts": _screening_alerts(screenings) + _consent_alerts(consents, screenings),
+            "consents": consents,
             "screenings": screenings,
             "can_screen": workspace.has_role(Role.ADMIN, Role.PRACTITIONER),
             "assessments": assessments,
@@ -300,3 +366,87 @@ def intake_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         {"form": form, "patient": patient, "latest": latest},
         status=422 if form.errors else 200,
     )
+
+
+@staff_view(write=True)
+@require_http_methods(["GET", "POST"])
+def consent_sign_view(request: HttpRequest, patient_id: int, template_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    patient = patient_get(workspace=workspace, patient_id=patient_id)
+    template = consent_template_get(workspace=workspace, template_id=template_id)
+    if request.method == "POST":
+        form = ConsentSignForm(request.POST)
+        _add_encoding_error(request, form)
+        if form.is_valid():
+            try:
+                consent_sign(
+                    patient=patient,
+                    template=template,
+                    signed_name=form.cleaned_data["signed_name"],
+                    signature_png=form.cleaned_data["signature"],
+                    acting_user=workspace.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Consent signed."))
+                return redirect("patients:chart_tab", patient_id=patient.pk, tab="consents")
+    else:
+        form = ConsentSignForm(initial={"signed_name": patient.full_name})
+    return render(
+        request,
+        "patients/consent_sign.html",
+        {"form": form, "patient": patient, "template": template},
+        status=422 if form.errors else 200,
+    )
+
+
+@staff_view(write=True)
+@require_POST
+def consent_withdraw_view(request: HttpRequest, consent_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    consent = signed_consent_get(workspace=workspace, consent_id=consent_id)
+    form = ConsentWithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for the withdrawal."))
+    else:
+        try:
+            consent_withdraw(
+                consent=consent, reason=form.cleaned_data["reason"], acting_user=workspace.user
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Consent withdrawn; it stays in the record."))
+    return redirect("patients:chart_tab", patient_id=consent.patient_id, tab="consents")
+
+
+@staff_view()
+@require_http_methods(["GET"])
+def consent_pdf(request: HttpRequest, consent_id: int) -> HttpResponse:
+    """The signed consent as a printable PDF (text, hash, typed name, drawn signature)."""
+    workspace = request_workspace(request)
+    consent = signed_consent_get(workspace=workspace, consent_id=consent_id)
+    patient_get_for_chart(workspace=workspace, patient_id=consent.patient_id)
+    html = render_to_string(
+        "patients/consent_pdf.html",
+        {
+            "consent": consent,
+            "signature_data": base64.b64encode(bytes(consent.signature_png)).decode("ascii"),
+        },
+        request=request,
+    )
+    try:
+        import weasyprint
+    except OSError:  # the Pango library is missing on this server
+        return HttpResponse(
+            _("PDFs need the Pango library on the server (Debian: libpango-1.0-0)."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    pdf = weasyprint.HTML(string=html).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="consent-{consent.patient.mrn}-{consent.template.code}.pdf"'
+    )
+    return response
