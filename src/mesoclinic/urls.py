@@ -5,6 +5,7 @@ from django.urls import include, path
 from mesoclinic.accounts import views as accounts_views
 from mesoclinic.api.api import api
 from mesoclinic.core import views as core_views
+from mesoclinic.patients import views as patients_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("clinics/new/", accounts_views.clinic_edit, name="clinic_new"),
     path("clinics/<int:clinic_id>/edit/", accounts_views.clinic_edit, name="clinic_edit"),
     path("staff/", accounts_views.staff_list, name="staff"),
+    path("consent-texts/<slug:code>/", patients_views.consent_text_edit, name="consent_text_edit"),
     path(
         "staff/<int:membership_id>/deactivate/",
         accounts_views.staff_deactivate,

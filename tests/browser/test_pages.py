@@ -215,3 +215,15 @@ def test_front_desk_records_a_drawn_signature_and_opens_the_pdf(page, shot, worl
     response = page.request.get(f"/patients/consents/{consent.pk}.pdf")
     assert response.status == 200
     assert response.body().startswith(b"%PDF-")
+
+
+def test_admin_publishes_a_new_consent_text(page, shot, world):
+    sign_in(page, "alice@acme.test", PASSWORD)
+    page.get_by_role("link", name="Consent texts").click()
+    expect(page.get_by_role("heading", name="Hair mesotherapy version 1")).to_be_visible()
+    page.get_by_role("link", name="Photographs of the scalp").click()
+    field = page.get_by_label("Text the patient reads and signs")
+    field.fill(field.input_value() + "\n\nPhotographs are stored encrypted.")
+    shot("consent-text-edit")
+    page.get_by_role("button", name="Publish a new version").click()
+    expect(page.get_by_text("Version 2 of “Photographs of the scalp” published.")).to_be_visible()

@@ -280,3 +280,70 @@ def test_a_treatment_screened_for_needs_its_consent_and_the_chart_says_so(client
     page = client.get(chart).content.decode()
     assert "Platelet-rich plasma (PRP): consent not signed yet." not in page
     assert "Hair mesotherapy: consent not signed yet." in page
+
+
+def text_url(code="prp"):
+    return reverse("consent_text_edit", args=[code])
+
+
+def test_an_admin_publishes_a_new_version_and_old_signatures_are_flagged(client_for, world):
+    consent_sign(
+        patient=world.acme_patient,
+        template=template(world, "prp"),
+        signed_name="Ana Silva",
+        signature_png=PNG,
+        acting_user=world.paul,
+    )
+    client = client_for("alice")
+    form = client.get(text_url())
+    assert form.status_code == 200
+    body = template(world, "prp").body + "\n\nWe now also record your platelet count."
+    response = client.post(text_url(), {"title": "Platelet-rich plasma (PRP)", "body": body})
+    assert response.status_code == 302
+    assert template(world, "prp").version == 2
+    assert template(world, "prp").body == body
+    chart = client.get(reverse("patients:chart", args=[world.acme_patient.pk])).content.decode()
+    assert "signed against version 1; the current text is version 2" in chart
+    assert AuditEvent.objects.filter(action="consent_template.publish", actor=world.alice).exists()
+
+
+def test_publishing_an_unchanged_text_is_refused(client_for, world):
+    client = client_for("alice")
+    current = template(world, "prp")
+    response = client.post(text_url(), {"title": current.title, "body": current.body})
+    assert response.status_code == 422
+    assert "Nothing changed" in response.content.decode()
+    assert template(world, "prp").version == 1
+
+
+@pytest.mark.parametrize("persona", ["paul", "fiona", "audrey"])
+def test_only_admins_edit_consent_texts(client_for, world, persona):
+    client = client_for(persona)
+    assert client.get(text_url()).status_code == 403
+    assert client.post(text_url(), {"title": "X", "body": "Y"}).status_code == 403
+    assert template(world, "prp").version == 1
+
+
+def test_an_unknown_text_is_404_and_another_organisations_admin_edits_only_its_own(
+    client_for, world
+):
+    assert client_for("alice").get(text_url("no-such-text")).status_code == 404
+    oscar = client_for("oscar")
+    oscar.post(text_url(), {"title": "Other PRP", "body": "Other clinic's text."})
+    assert template(world, "prp").version == 1  # Acme's text untouched
+    others = ConsentTemplate.objects.filter(organisation=world.other, code="prp")
+    assert others.latest("version").version == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"title": "", "body": "x"}, "Title is required."),
+        ({"title": "PRP", "body": ""}, "required"),
+    ],
+)
+def test_a_blank_title_or_text_is_refused(client_for, world, data, message):
+    response = client_for("alice").post(text_url(), data)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert template(world, "prp").version == 1

@@ -388,3 +388,35 @@ class ConsentWithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for withdrawal"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class ConsentTextForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(
+        label=_("Text the patient reads and signs"),
+        max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 18}),
+        help_text=_(
+            "Saving publishes a new version. Signatures on earlier versions are kept and flagged "
+            "on the chart so the patient can sign the new text."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["title"].error_messages["required"] = _("Title is required.")
+        self.fields["body"].error_messages["required"] = _("Text is required.")
+
+    def clean_title(self) -> str:
+        try:
+            return validators.clean_name(self.cleaned_data["title"], label=str(_("Title")))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_body(self) -> str:
+        try:
+            return validators.clean_text(
+                self.cleaned_data["body"], label=str(_("Text")), max_chars=50_000
+            )
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -22,6 +22,7 @@ from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.forms import (
     AssessmentForm,
     ConsentSignForm,
+    ConsentTextForm,
     ConsentWithdrawForm,
     IntakeForm,
     PatientCreateForm,
@@ -47,6 +48,7 @@ from mesoclinic.patients.services import (
     StaleEdit,
     assessment_record,
     consent_sign,
+    consent_template_publish,
     consent_templates_current,
     consent_withdraw,
     intake_record,
@@ -450,3 +452,55 @@ def consent_pdf(request: HttpRequest, consent_id: int) -> HttpResponse:
         f'inline; filename="consent-{consent.patient.mrn}-{consent.template.code}.pdf"'
     )
     return response
+
+
+@staff_view(roles=(Role.ADMIN,))
+@require_http_methods(["GET", "POST"])
+def consent_text_edit(request: HttpRequest, code: str) -> HttpResponse:
+    """Admins publish a new version of one of the organisation's consent texts."""
+    workspace = request_workspace(request)
+    current = next(
+        (
+            t
+            for t in consent_templates_current(organisation=workspace.organisation)
+            if t.code == code
+        ),
+        None,
+    )
+    if current is None:
+        raise Http404("No such consent text")
+    if request.method == "POST":
+        form = ConsentTextForm(request.POST)
+        _add_encoding_error(request, form)
+        if form.is_valid():
+            if (form.cleaned_data["title"], form.cleaned_data["body"]) == (
+                current.title,
+                current.body,
+            ):
+                form.add_error(None, _("Nothing changed: no new version was published."))
+            else:
+                published = consent_template_publish(
+                    organisation=workspace.organisation,
+                    code=code,
+                    title=form.cleaned_data["title"],
+                    body=form.cleaned_data["body"],
+                    acting_user=workspace.user,
+                )
+                messages.success(
+                    request,
+                    _("Version %(v)d of “%(title)s” published.")
+                    % {"v": published.version, "title": published.title},
+                )
+                return redirect("consent_text_edit", code=code)
+    else:
+        form = ConsentTextForm(initial={"title": current.title, "body": current.body})
+    return render(
+        request,
+        "patients/consent_text_edit.html",
+        {
+            "form": form,
+            "current": current,
+            "texts": consent_templates_current(organisation=workspace.organisation),
+        },
+        status=422 if form.errors else 200,
+    )
