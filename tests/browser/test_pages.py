@@ -196,6 +196,7 @@ def test_front_desk_records_a_drawn_signature_and_opens_the_pdf(page, shot, worl
     shot("consents-tab")
     page.get_by_role("link", name="Sign").first.click()
     expect(page.get_by_role("heading", name="Hair mesotherapy")).to_be_visible()
+    page.get_by_label("Patient's full name, typed by the patient").fill("Ana Silva")
     pad = page.locator("canvas.signature-pad")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()

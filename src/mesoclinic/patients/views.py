@@ -394,7 +394,7 @@ def consent_sign_view(request: HttpRequest, patient_id: int, template_id: int) -
                 messages.success(request, _("Consent signed."))
                 return redirect("patients:chart_tab", patient_id=patient.pk, tab="consents")
     else:
-        form = ConsentSignForm(initial={"signed_name": patient.full_name})
+        form = ConsentSignForm()  # the patient types their own name
     return render(
         request,
         "patients/consent_sign.html",
