@@ -28,7 +28,6 @@ from mesoclinic.patients.models import HairLossAssessment, Patient, PatientIntak
 from mesoclinic.patients.scales import (
     SCALES,
     SCALP_ZONES,
-    ZONE_CODES,
     Scale,
 )
 
@@ -238,12 +237,7 @@ class AssessmentIn(_Strict):
     @field_validator("affected_zones")
     @classmethod
     def _zones(cls, value: list[str]) -> list[str]:
-        unknown = [code for code in value if code not in ZONE_CODES]
-        if unknown:
-            raise ValueError(
-                f"Unknown zone {unknown[0]!r}; use {', '.join(code for code, _ in SCALP_ZONES)}."
-            )
-        return list(dict.fromkeys(value))
+        return known_codes(value, SCALP_ZONES, "zone")
 
     @field_validator("notes")
     @classmethod
@@ -285,7 +279,8 @@ class AssessmentOut(Schema):
         }
 
 
-def _codes(value: list[str], choices: tuple[tuple[str, Any], ...], label: str) -> list[str]:
+def known_codes(value: list[str], choices: tuple[tuple[str, Any], ...], label: str) -> list[str]:
+    """``value`` without repeats, or ValueError naming the first code not in ``choices``."""
     allowed = [code for code, _label in choices]
     unknown = [code for code in value if code not in allowed]
     if unknown:
@@ -311,22 +306,22 @@ class _IntakeBase(_Strict):
     @field_validator("patterns")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
-        return _codes(value, PATTERNS, "pattern")
+        return known_codes(value, PATTERNS, "pattern")
 
     @field_validator("shedding")
     @classmethod
     def _shedding(cls, value: str) -> str:
-        return _codes([value], SHEDDING, "shedding")[0] if value else ""
+        return known_codes([value], SHEDDING, "shedding")[0] if value else ""
 
     @field_validator("previous_treatments")
     @classmethod
     def _treatments(cls, value: list[str]) -> list[str]:
-        return _codes(value, PREVIOUS_TREATMENTS, "treatment")
+        return known_codes(value, PREVIOUS_TREATMENTS, "treatment")
 
     @field_validator("allergen_codes")
     @classmethod
     def _allergens(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _codes(value, ALLERGENS, "allergen")
+        return None if value is None else known_codes(value, ALLERGENS, "allergen")
 
     @field_validator("onset", "previous_treatments_notes", "allergy_notes", "notes")
     @classmethod

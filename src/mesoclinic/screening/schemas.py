@@ -7,6 +7,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
 from mesoclinic.patients import validators
+from mesoclinic.patients.schemas import known_codes
 from mesoclinic.screening.forms import INGREDIENT_CHOICES
 from mesoclinic.screening.models import Screening
 
@@ -23,12 +24,7 @@ class ScreeningIn(Schema):
     @field_validator("ingredients")
     @classmethod
     def _ingredients(cls, value: list[str]) -> list[str]:
-        unknown = [code for code in value if code not in INGREDIENT_CODES]
-        if unknown:
-            raise ValueError(
-                f"Unknown ingredient {unknown[0]!r}; use {', '.join(INGREDIENT_CODES)}."
-            )
-        return list(dict.fromkeys(value))
+        return known_codes(value, INGREDIENT_CHOICES, "ingredient")
 
 
 class OverrideIn(Schema):
