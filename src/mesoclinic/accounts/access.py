@@ -179,3 +179,5 @@ def staff_view(
 
 
 ADMIN_ONLY = (Role.ADMIN,)
+# Clinical decisions (screening, overrides): practitioners, and admins who may be clinicians.
+CLINICIANS = (Role.ADMIN, Role.PRACTITIONER)

@@ -145,6 +145,21 @@ class PatientEditForm(PatientForm):
         return version
 
 
+def _yes_no_field(
+    label: StrOrPromise, help_text: StrOrPromise = "", *, unknown: StrOrPromise = ""
+) -> forms.TypedChoiceField:
+    """Yes / No / unknown as radio buttons: True, False or None (never a guessed "no")."""
+    return forms.TypedChoiceField(
+        label=label,
+        help_text=help_text,
+        choices=[("", unknown or _("Not answered")), ("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
 class AssessmentForm(forms.Form):
     assessed_on = forms.DateField(
         label=_("Assessed on"), widget=forms.DateInput(attrs={"type": "date"})
@@ -155,14 +170,10 @@ class AssessmentForm(forms.Form):
         choices=SCALP_ZONES,
         widget=forms.CheckboxSelectMultiple,
     )
-    scarring_alopecia_signs = forms.TypedChoiceField(
-        label=_("Signs of scarring alopecia"),
-        help_text=_("Loss of follicular openings, scarring. Seen: refer to a physician first."),
-        choices=[("", _("Not assessed")), ("yes", _("Yes")), ("no", _("No"))],
-        coerce=lambda value: {"yes": True, "no": False}.get(value),
-        empty_value=None,
-        required=False,
-        widget=forms.RadioSelect,
+    scarring_alopecia_signs = _yes_no_field(
+        _("Signs of scarring alopecia"),
+        _("Loss of follicular openings, scarring. Seen: refer to a physician first."),
+        unknown=_("Not assessed"),
     )
     notes = forms.CharField(
         label=_("Clinician notes"),
@@ -206,21 +217,6 @@ class AssessmentForm(forms.Form):
             scarring_alopecia_signs=data["scarring_alopecia_signs"],
             notes=data["notes"],
         )
-
-
-YES_NO_CHOICES = [("", _("Not answered")), ("yes", _("Yes")), ("no", _("No"))]
-
-
-def _yes_no_field(label: StrOrPromise, help_text: StrOrPromise = "") -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(
-        label=label,
-        help_text=help_text,
-        choices=YES_NO_CHOICES,
-        coerce=lambda value: {"yes": True, "no": False}.get(value),
-        empty_value=None,
-        required=False,
-        widget=forms.RadioSelect,
-    )
 
 
 class IntakeForm(forms.Form):

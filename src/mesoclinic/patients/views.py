@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mesoclinic.accounts.access import Workspace, request_workspace, staff_view
+from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace, staff_view
 from mesoclinic.accounts.models import Role
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.forms import (
@@ -303,7 +303,7 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "alerts": _screening_alerts(screenings) + _consent_alerts(consents, screenings),
             "consents": consents,
             "screenings": screenings,
-            "can_screen": workspace.has_role(Role.ADMIN, Role.PRACTITIONER),
+            "can_screen": workspace.has_role(*CLINICIANS),
             "assessments": assessments,
             "intakes": intakes,
             "intake_answers": intakes[0].yes_no_answers if intakes else {},

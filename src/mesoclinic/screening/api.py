@@ -5,8 +5,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
-from mesoclinic.accounts.access import Workspace, request_workspace
-from mesoclinic.accounts.models import Role
+from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace
 from mesoclinic.patients.selectors import patient_get, patient_get_for_chart
 from mesoclinic.screening.models import Screening
 from mesoclinic.screening.schemas import OverrideIn, ScreeningIn, ScreeningOut
@@ -18,7 +17,7 @@ router = Router()
 
 def _clinician(request: HttpRequest) -> Workspace:
     workspace = request_workspace(request)
-    if not workspace.has_role(Role.ADMIN, Role.PRACTITIONER):
+    if not workspace.has_role(*CLINICIANS):
         raise PermissionDenied("Only practitioners and admins screen patients.")
     return workspace
 

@@ -7,16 +7,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mesoclinic.accounts.access import request_workspace, staff_view
-from mesoclinic.accounts.models import Role
+from mesoclinic.accounts.access import CLINICIANS, request_workspace, staff_view
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.selectors import patient_get
 from mesoclinic.screening.forms import OverrideForm, ScreeningForm
 from mesoclinic.screening.selectors import screening_get
 from mesoclinic.screening.services import screening_override, screening_run
-
-# Screening is a clinical decision: practitioners (and admins, who may be clinicians).
-CLINICIANS = (Role.ADMIN, Role.PRACTITIONER)
 
 
 def _tab(patient_id: int) -> HttpResponse:
