@@ -33,6 +33,9 @@ from mesoclinic.patients.services import (
     patient_portal_account_create,
 )
 
+# The loopback SMTP server (smtp_server) and the calendar fixtures, for every app's tests.
+pytest_plugins = ["tests.smtp", "tests.scheduling_fixtures"]
+
 PASSWORD = "correct horse battery staple"
 OPEN_9_TO_5 = [(day, dt.time(9), dt.time(17)) for day in range(5)]
 

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "mesoclinic.accounts",
     "mesoclinic.patients",
     "mesoclinic.screening",
+    "mesoclinic.protocols",
+    "mesoclinic.scheduling",
     "mesoclinic.portal",
 ]
 
@@ -212,6 +214,27 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Product settings -------------------------------------------------------------------------
 PATIENTS_PER_PAGE = env_int("PATIENTS_PER_PAGE", 25, minimum=5, maximum=200)
 AUDIT_EVENTS_PER_PAGE = 50
+
+
+def _reminder_leads() -> list[int]:
+    leads = []
+    for item in env_list("REMINDER_LEAD_HOURS", ["48", "2"]):
+        if not item.isdigit() or not 1 <= int(item) <= 24 * 14:
+            raise ImproperlyConfigured(
+                f"REMINDER_LEAD_HOURS: {item!r} is not a whole number of hours from 1 to 336."
+            )
+        leads.append(int(item))
+    return sorted(set(leads), reverse=True)
+
+
+# Appointment reminders go this many hours before the start (send_reminders, run from cron).
+REMINDER_LEAD_HOURS = _reminder_leads()
+# A maintenance recall goes this many days before the session's window opens.
+RECALL_LEAD_DAYS = env_int("RECALL_LEAD_DAYS", 14, minimum=0, maximum=90)
+# A course may start this many days in the past (sessions given before it was recorded).
+COURSE_START_GRACE_DAYS = env_int("COURSE_START_GRACE_DAYS", 14, minimum=0, maximum=365)
+# Free slots are offered on this grid of minutes from the opening time.
+BOOKING_STEP_MINUTES = env_int("BOOKING_STEP_MINUTES", 15, minimum=5, maximum=60)
 # On SQLite a trigger refuses DELETE of audit events (UPDATE is always refused, on both
 # databases, and DELETE always on PostgreSQL). Only the test suite turns this off: Django's
 # test flush empties SQLite tables with DELETE. Applied at every `migrate` (core.apps).

@@ -57,6 +57,10 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("screenings/", include("mesoclinic.screening.urls")),
     path("portal/", include("mesoclinic.portal.urls")),
+    path("calendar/", include("mesoclinic.scheduling.urls")),
+    path("calendar/", include("mesoclinic.scheduling.feed_urls")),
+    path("courses/", include("mesoclinic.scheduling.course_urls")),
+    path("protocols/", include("mesoclinic.protocols.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

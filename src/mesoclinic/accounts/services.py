@@ -63,6 +63,11 @@ def organisation_create(
         changes=created(snapshot(organisation, ["name", "slug", "mrn_prefix"])),
     )
     consent_templates_install(organisation=organisation, acting_user=acting_user)
+    from mesoclinic.protocols.services import protocol_defaults_install
+    from mesoclinic.scheduling.services import appointment_types_install
+
+    protocol_defaults_install(organisation=organisation, acting_user=acting_user)
+    appointment_types_install(organisation=organisation)
     return organisation
 
 

@@ -27,6 +27,8 @@ from mesoclinic.patients.services import (
     patient_create,
     patient_portal_account_create,
 )
+from mesoclinic.protocols.models import Protocol
+from mesoclinic.scheduling.demo import seed_calendar, seed_courses
 from mesoclinic.screening.services import screening_run
 
 DEMO_PASSWORD = "mesodemo"
@@ -285,19 +287,15 @@ def _seed_intake_and_assessment(
         ),
         acting_user=practitioner,
     )
-    # Screen for the treatment the clinic would propose: a dutasteride formulation for men,
-    # a vitamin and hyaluronic acid cocktail (or PRP) for women.
-    kind, ingredients = (
-        ("mesotherapy", ["dutasteride", "lidocaine"])
-        if not female
-        else ("prp", [])
-        if index % 2
-        else ("mesotherapy", ["vitamin_b_complex", "hyaluronic_acid", "amino_acids"])
+    # Screen for the protocol the clinic would propose: dutasteride mesotherapy for men,
+    # the vitamin and hyaluronic acid cocktail (or PRP) for women.
+    code = (
+        "dutasteride-mesotherapy" if not female else "prp-hair" if index % 2 else "hair-mesotherapy"
     )
+    version = Protocol.objects.get(organisation=patient.organisation, code=code).current_version
     screening = screening_run(
         patient=patient,
-        protocol_kind=kind,
-        ingredients=ingredients,
+        protocol_version=version,
         screened_on=timezone.localdate(),
         acting_user=practitioner,
     )
@@ -306,7 +304,8 @@ def _seed_intake_and_assessment(
         templates = {
             t.code: t for t in consent_templates_current(organisation=patient.organisation)
         }
-        for code in ("hair_mesotherapy" if kind == "mesotherapy" else "prp", "photography"):
+        assert version is not None
+        for code in (*version.consent_codes, "photography"):
             consent_sign(
                 patient=patient,
                 template=templates[code],
@@ -349,6 +348,9 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
         admin = _staff(demo, city, DEMO_LOGINS + EXTRA_DEMO_STAFF, None)
         clinics = [city, riverside]
         practitioner = User.objects.get(email="practitioner@demo.test")
+        clinicians = [practitioner, User.objects.get(email="nurse@demo.test")]
+        seed_calendar(clinics=clinics, practitioners=clinicians)
+        demo_patients = []
         for index in progress(range(patients), total=patients, label="Demo Hair Clinic patients"):
             details = _patient_details(rng, clinics, spanish=False, index=index)
             if index == 0:
@@ -374,6 +376,14 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
                 )
             if index % 3 != 2:  # two in three patients have been seen for intake
                 _seed_intake_and_assessment(rng, patient, practitioner, index)
+            demo_patients.append(patient)
+        seed_courses(
+            rng=rng,
+            patients=demo_patients,
+            clinics=clinics,
+            practitioners=clinicians,
+            front_desk=User.objects.get(email="frontdesk@demo.test"),
+        )
 
         other = organisation_create(
             name="Northside Aesthetics", slug=OTHER_SLUG, mrn_prefix="NSA", acting_user=None

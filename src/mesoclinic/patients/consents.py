@@ -21,5 +21,6 @@ class ShippedConsent:
 SHIPPED: tuple[ShippedConsent, ...] = (
     ShippedConsent("hair_mesotherapy", "Hair mesotherapy"),
     ShippedConsent("prp", "Platelet-rich plasma (PRP)"),
+    ShippedConsent("aesthetic_mesotherapy", "Mesotherapy of the face or body"),
     ShippedConsent("photography", "Photographs of the scalp"),
 )

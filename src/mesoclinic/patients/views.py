@@ -291,10 +291,17 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
         patient=patient,
         templates=consent_templates_current(organisation=workspace.organisation),
     )
+    extra: dict[str, object] = {}
+    if tab == "course":
+        # Imported here: scheduling depends on patients, not the other way round.
+        from mesoclinic.scheduling.course_views import course_tab_context
+
+        extra = course_tab_context(workspace=workspace, patient=patient)
     return render(
         request,
         "patients/chart.html",
         {
+            **extra,
             "patient": patient,
             "age": patient.age_on(today),
             "tabs": CHART_TABS,

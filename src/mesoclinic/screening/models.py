@@ -40,7 +40,15 @@ class Screening(TimeStampedModel):
     screened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    # What was screened for (the protocol issue will add the protocol it came from).
+    # What was screened for: the protocol version when one was chosen (its kind and
+    # ingredients are copied below), otherwise a kind and ingredients entered by hand.
+    protocol_version = models.ForeignKey(
+        "protocols.ProtocolVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     protocol_kind = models.CharField(_("treatment"), max_length=16, choices=KIND_CHOICES)
     ingredients = models.JSONField(_("formulation ingredients"), default=list, blank=True)
     outcome = models.CharField(_("decision"), max_length=32, choices=OUTCOME_CHOICES)

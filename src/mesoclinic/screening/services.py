@@ -12,6 +12,8 @@ from mesoclinic.accounts.models import User
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import Conflict, DomainError
 from mesoclinic.patients.models import Patient
+from mesoclinic.protocols.ingredients import SCREENED_CODES
+from mesoclinic.protocols.models import ProtocolVersion
 from mesoclinic.screening import rules
 from mesoclinic.screening.facts import build_facts
 from mesoclinic.screening.models import Screening, ScreeningOverride
@@ -23,15 +25,21 @@ JUSTIFICATION_MIN_CHARS = 20
 def screening_run(
     *,
     patient: Patient,
-    protocol_kind: str,
-    ingredients: Iterable[str],
+    protocol_kind: str = "",
+    ingredients: Iterable[str] = (),
+    protocol_version: ProtocolVersion | None = None,
     screened_on: dt.date,
     acting_user: User,
 ) -> Screening:
     """Screen the patient on their latest intake and assessment, and store the signed result.
 
+    With ``protocol_version`` the treatment kind and ingredients are the protocol's (its
+    formulations' ingredients that screening knows); otherwise the ones given.
     The stored facts and rule-set version reproduce the decision exactly.
     """
+    if protocol_version is not None:
+        protocol_kind = protocol_version.kind
+        ingredients = [c for c in protocol_version.ingredient_codes if c in SCREENED_CODES]
     intake = patient.intakes.order_by("-created_at", "-pk").first()
     assessment = patient.assessments.order_by("-assessed_on", "-pk").first()
     facts = build_facts(
@@ -50,6 +58,7 @@ def screening_run(
         screened_on=screened_on,
         screened_by=acting_user,
         protocol_kind=protocol_kind,
+        protocol_version=protocol_version,
         ingredients=sorted(facts.ingredients),
         outcome=decision.outcome.value,
         rule_set_version=decision.rule_set_version,
@@ -67,6 +76,7 @@ def screening_run(
             "outcome": {"new": screening.outcome},
             "rule_set_version": {"new": screening.rule_set_version},
             "protocol_kind": {"new": protocol_kind},
+            "protocol_version": {"new": protocol_version.pk if protocol_version else None},
             "ingredients": {"new": ", ".join(screening.ingredients)},
             "reasons": {"new": ", ".join(r.rule_id for r in decision.reasons)},
         },

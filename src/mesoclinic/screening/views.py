@@ -25,19 +25,20 @@ def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     workspace = request_workspace(request)
     patient = patient_get(workspace=workspace, patient_id=patient_id)
     if request.method == "POST":
-        form = ScreeningForm(request.POST)
+        form = ScreeningForm(request.POST, organisation=workspace.organisation)
         if form.is_valid():
             screening_run(
                 patient=patient,
                 protocol_kind=form.cleaned_data["protocol_kind"],
                 ingredients=form.cleaned_data["ingredients"],
+                protocol_version=form.cleaned_data["protocol"],
                 screened_on=timezone.localdate(),
                 acting_user=workspace.user,
             )
             messages.success(request, _("Screening signed."))
             return _tab(patient.pk)
     else:
-        form = ScreeningForm()
+        form = ScreeningForm(organisation=workspace.organisation)
     return render(
         request,
         "screening/new.html",
