@@ -95,11 +95,10 @@ def calendar(world: World, fixed_clock: FixedClock) -> CalendarWorld:
     )
 
 
-def make_ready_patient(
-    world: World, version: ProtocolVersion, *, outcome: str = "eligible", **details: object
+def make_ready(
+    world: World, patient: Patient, version: ProtocolVersion, *, outcome: str = "eligible"
 ) -> Patient:
-    """A patient screened for ``version`` with ``outcome`` and who signed its consents."""
-    patient = make_patient(world.acme, world.fiona, **details)
+    """Screen ``patient`` for ``version`` with ``outcome`` and sign its current consents."""
     Screening.objects.create(
         organisation=world.acme,
         patient=patient,
@@ -123,6 +122,15 @@ def make_ready_patient(
             acting_user=world.paul,
         )
     return patient
+
+
+def make_ready_patient(
+    world: World, version: ProtocolVersion, *, outcome: str = "eligible", **details: object
+) -> Patient:
+    """A new patient screened for ``version`` with ``outcome`` who signed its consents."""
+    return make_ready(
+        world, make_patient(world.acme, world.fiona, **details), version, outcome=outcome
+    )
 
 
 @pytest.fixture

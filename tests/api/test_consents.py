@@ -29,7 +29,12 @@ def body(world, **overrides):
 
 def test_the_templates_are_listed_with_their_fingerprints(api_for, world):
     listed = api_for("audrey").get(f"{CONSENTS}/templates").json()
-    assert {t["code"] for t in listed} == {"hair_mesotherapy", "prp", "photography"}
+    assert {t["code"] for t in listed} == {
+        "hair_mesotherapy",
+        "prp",
+        "aesthetic_mesotherapy",
+        "photography",
+    }
     assert all(len(t["body_sha256"]) == 64 for t in listed)
 
 

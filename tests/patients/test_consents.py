@@ -44,7 +44,7 @@ def test_every_organisation_starts_with_the_shipped_texts(world):
     codes = set(
         ConsentTemplate.objects.filter(organisation=world.acme).values_list("code", flat=True)
     )
-    assert codes == {"hair_mesotherapy", "prp", "photography"}
+    assert codes == {"hair_mesotherapy", "prp", "aesthetic_mesotherapy", "photography"}
     text = template(world)
     assert text.version == 1
     assert text.body_sha256 == hashlib.sha256(text.body.encode()).hexdigest()

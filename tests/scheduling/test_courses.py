@@ -321,3 +321,20 @@ def test_every_scheduling_action_is_a_registered_audit_action():
         "appointment.no_show",
     ):
         assert action in ACTIONS
+
+
+def test_a_course_across_the_clock_change_keeps_local_times_and_real_lengths(
+    calendar, ready_patient, fixed_clock
+):
+    # Europe/London moves to summer time on Sunday 28 March 2027.
+    fixed_clock.set(dt.datetime(2027, 3, 15, 8, 0, tzinfo=LONDON))
+    result = start(calendar, ready_patient, start_on=dt.date(2027, 3, 15))
+    before, after = (active_appointment(s) for s in sessions(result.course)[:2])
+    assert local(before) == dt.datetime(2027, 3, 15, 9, 0, tzinfo=LONDON)
+    assert local(after).date() >= dt.date(2027, 3, 29)
+    assert local(after).time() == dt.time(9, 0)
+    # Same wall-clock time, one hour apart in UTC: GMT before, BST after.
+    assert local(before).utcoffset() == dt.timedelta(0)
+    assert local(after).utcoffset() == dt.timedelta(hours=1)
+    for appointment in (before, after):
+        assert appointment.ends_at - appointment.starts_at == dt.timedelta(minutes=45)

@@ -167,7 +167,7 @@ def test_signed_out_or_deactivated_go_to_sign_in(client_for, world, persona):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({}, "Choose the planned treatment."),
+        ({}, "Choose the planned protocol or treatment."),
         ({"protocol_kind": "surgery"}, "Select a valid choice"),
         ({"protocol_kind": "prp", "ingredients": ["plutonium"]}, "Select a valid choice"),
     ],
@@ -195,3 +195,35 @@ def test_the_chart_alerts_on_a_screening_that_does_not_allow_treatment(
     )
     page = client.get(reverse("patients:chart", args=[world.acme_patient.pk])).content.decode()
     assert "Screening for Mesotherapy on" in page and "Not eligible" in page
+
+
+def test_screening_for_a_protocol_reads_its_treatment_and_formulation(
+    client_for, world, pregnant_intake
+):
+    from mesoclinic.protocols.models import Protocol
+
+    version = Protocol.objects.get(
+        organisation=world.acme, code="dutasteride-mesotherapy"
+    ).current_version
+    client = client_for("paul")
+    page = client.get(new_url(world.acme_patient)).content.decode()
+    assert "Dutasteride-containing hair mesotherapy" in page  # offered in the form
+    response = client.post(new_url(world.acme_patient), {"protocol": version.pk})
+    assert response.status_code == 302
+    screening = Screening.objects.get(patient=world.acme_patient)
+    assert screening.protocol_version == version
+    assert screening.protocol_kind == "mesotherapy"
+    assert screening.ingredients == ["dutasteride"]
+    assert screening.outcome == "not_eligible"
+    assert "dutasteride.pregnancy_potential" in [r["rule_id"] for r in screening.reasons]
+
+
+def test_another_organisations_protocol_cannot_be_chosen(client_for, world, pregnant_intake):
+    from mesoclinic.protocols.models import Protocol
+
+    theirs = Protocol.objects.get(organisation=world.other, code="hair-mesotherapy")
+    response = client_for("paul").post(
+        new_url(world.acme_patient), {"protocol": theirs.current_version_id}
+    )
+    assert response.status_code == 422
+    assert not Screening.objects.exists()

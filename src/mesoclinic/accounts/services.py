@@ -314,6 +314,14 @@ def membership_deactivate(*, membership: Membership, acting_user: User) -> Membe
     revoked = ApiToken.objects.filter(
         user_id=membership.user_id, organisation_id=membership.organisation_id, revoked_at=None
     ).update(revoked_at=membership.deactivated_at)
+    # Imported here: scheduling depends on accounts, not the other way round.
+    from mesoclinic.scheduling.models import CalendarFeed
+
+    feeds_revoked = CalendarFeed.objects.filter(
+        practitioner_id=membership.user_id,
+        organisation_id=membership.organisation_id,
+        revoked_at=None,
+    ).update(revoked_at=membership.deactivated_at)
     user = membership.user
     if not Membership.objects.filter(user=user, is_active=True).exists() and not user.is_superuser:
         user.is_active = False
@@ -324,7 +332,8 @@ def membership_deactivate(*, membership: Membership, acting_user: User) -> Membe
         organisation=membership.organisation,
         obj=membership,
         changes=diff(before, snapshot(membership, ["is_active"]))
-        | ({"api_tokens_revoked": {"new": revoked}} if revoked else {}),
+        | ({"api_tokens_revoked": {"new": revoked}} if revoked else {})
+        | ({"calendar_feeds_revoked": {"new": feeds_revoked}} if feeds_revoked else {}),
     )
     return membership
 

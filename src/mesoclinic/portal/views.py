@@ -16,4 +16,20 @@ from mesoclinic.patients.selectors import patient_get_own
 def portal_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    return render(request, "portal/home.html", {"patient": patient_get_own(user=user)})
+    patient = patient_get_own(user=user)
+    # Imported here: scheduling depends on patients (and the portal), not the reverse.
+    from mesoclinic.core import clock
+    from mesoclinic.scheduling.models import ACTIVE_STATUSES, Appointment
+
+    upcoming = list(
+        Appointment.objects.filter(
+            patient=patient, status__in=ACTIVE_STATUSES, ends_at__gte=clock.now()
+        )
+        .select_related("clinic", "appointment_type", "course_session")
+        .order_by("starts_at")[:20]
+    )
+    for appointment in upcoming:
+        appointment.local_start = appointment.starts_at.astimezone(  # type: ignore[attr-defined]
+            appointment.clinic.tzinfo
+        )
+    return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming})

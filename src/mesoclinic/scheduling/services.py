@@ -608,8 +608,11 @@ def course_cancel(*, course: Course, reason: str, acting_user: User) -> Course:
         raise DomainError(_("This course is not active."))
     _lock(patient=course.patient, practitioners=[course.practitioner], clinic=course.clinic)
     now = clock.now()
+    # Checked-in appointments happened: they stay as they are, like their done sessions.
     appointments = list(
-        Appointment.objects.filter(course_session__course=course, status__in=ACTIVE_STATUSES)
+        Appointment.objects.filter(
+            course_session__course=course, status=AppointmentStatus.BOOKED
+        )
     )
     for appointment in appointments:
         appointment.status = AppointmentStatus.CANCELLED
@@ -693,6 +696,8 @@ def appointment_book(
         if course_session.status not in (SessionStatus.PLANNED,):
             raise Conflict(_("This session is already booked or done."))
     minutes = duration_minutes or appointment_type.duration_minutes
+    # In UTC: adding to a local time adds wall-clock time, wrong across a clock change.
+    starts_at = starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=minutes)
     _lock(patient=patient, practitioners=[practitioner], clinic=clinic)
     check = _check_slot(
@@ -777,6 +782,7 @@ def appointment_move(
     )
     appointment.refresh_from_db()
     _require_active(appointment)
+    starts_at = starts_at.astimezone(dt.UTC)  # real minutes across a clock change
     ends_at = starts_at + appointment.duration
     check = _check_slot(
         clinic=appointment.clinic,
