@@ -107,18 +107,20 @@ def test_the_database_itself_refuses_an_overlapping_row_on_postgresql(calendar, 
     first = book(world, make_patient(world.acme, world.fiona, family_name="A"), world.paul)
     other = make_patient(world.acme, world.fiona, family_name="B")
     # Written past the service, as a buggy script would: the exclusion constraint refuses it.
-    with pytest.raises(IntegrityError, match="appointment_practitioner_no_overlap"):
-        with transaction.atomic():
-            Appointment.objects.create(
-                organisation=world.acme,
-                clinic=world.acme_city,
-                practitioner=world.paul,
-                patient=other,
-                appointment_type=first.appointment_type,
-                starts_at=first.starts_at + dt.timedelta(minutes=5),
-                ends_at=first.ends_at + dt.timedelta(minutes=5),
-                created_by=world.fiona,
-            )
+    with (
+        pytest.raises(IntegrityError, match="appointment_practitioner_no_overlap"),
+        transaction.atomic(),
+    ):
+        Appointment.objects.create(
+            organisation=world.acme,
+            clinic=world.acme_city,
+            practitioner=world.paul,
+            patient=other,
+            appointment_type=first.appointment_type,
+            starts_at=first.starts_at + dt.timedelta(minutes=5),
+            ends_at=first.ends_at + dt.timedelta(minutes=5),
+            created_by=world.fiona,
+        )
     # A cancelled appointment does not hold its slot.
     Appointment.objects.filter(pk=first.pk).update(status="cancelled")
     Appointment.objects.create(
@@ -151,7 +153,7 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_appointment(calendar, 
             result = "booked"
         except Conflict as error:
             result = "taken" if "slot is taken" in error.message else f"other: {error.message}"
-        except Exception as error:  # noqa: BLE001 - the test reports anything unexpected
+        except Exception as error:
             result = f"error: {error!r}"
         finally:
             connections.close_all()
