@@ -226,12 +226,20 @@ def course_tab_context(*, workspace: Workspace, patient: Patient) -> dict[str, A
     sessions_by_course: dict[int, list[CourseSession]] = {c.pk: [] for c in courses}
     for session in CourseSession.objects.filter(course__in=courses).order_by("course", "position"):
         sessions_by_course[session.course_id].append(session)
-    active = {
-        a.course_session_id: a
-        for a in Appointment.objects.filter(
-            course_session__course__in=courses, status__in=ACTIVE_STATUSES
-        ).select_related("practitioner", "room")
-    }
+    active: dict[int, Appointment] = {}
+    # Missed and cancelled appointments stay visible: the session's history.
+    history: dict[int, list[Appointment]] = {}
+    for a in (
+        Appointment.objects.filter(course_session__course__in=courses)
+        .select_related("practitioner", "room", "clinic")
+        .order_by("starts_at")
+    ):
+        assert a.course_session_id is not None
+        if a.status in ACTIVE_STATUSES:
+            active[a.course_session_id] = a
+        else:
+            a.local_start = a.starts_at.astimezone(a.clinic.tzinfo)  # type: ignore[attr-defined]
+            history.setdefault(a.course_session_id, []).append(a)
     rows = []
     for course in courses:
         sessions = []
@@ -245,6 +253,7 @@ def course_tab_context(*, workspace: Workspace, patient: Patient) -> dict[str, A
                     if appointment
                     else None,
                     "off_protocol": off_protocol_text(session.off_protocol, session.off_by_days),
+                    "history": history.get(session.pk, []),
                 }
             )
         rows.append(
