@@ -147,11 +147,16 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     from mesoclinic.patients.api import router as patients_router
     from mesoclinic.patients.consent_api import router as consents_router
+    from mesoclinic.protocols.api import router as protocols_router
+    from mesoclinic.scheduling.api import appointments_router, courses_router
     from mesoclinic.screening.api import router as screenings_router
 
     api.add_router("/patients", patients_router, tags=["patients"])
     api.add_router("/screenings", screenings_router, tags=["screenings"])
     api.add_router("/consents", consents_router, tags=["consents"])
+    api.add_router("/protocols", protocols_router, tags=["protocols"])
+    api.add_router("/courses", courses_router, tags=["courses"])
+    api.add_router("/appointments", appointments_router, tags=["appointments"])
 
 
 _register_routers()
