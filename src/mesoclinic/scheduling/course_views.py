@@ -3,7 +3,7 @@ track, cancel it; and the chart's Course tab."""
 
 from __future__ import annotations
 
-import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -155,7 +155,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             workspace=workspace,
             initial={
                 "clinic": clinic,
-                "start_on": clock.today_in(clinic.tzinfo if clinic else dt.UTC),
+                "start_on": clock.today_in(clinic.tzinfo if clinic else zoneinfo.ZoneInfo("UTC")),
                 "practitioner": workspace.user
                 if workspace.has_role("admin", "practitioner")
                 else None,
@@ -242,9 +242,12 @@ def course_tab_context(*, workspace: Workspace, patient: Patient) -> dict[str, A
             history.setdefault(a.course_session_id, []).append(a)
     rows = []
     for course in courses:
-        sessions = []
+        sessions: list[dict[str, Any]] = []
+        unbooked = off = 0
         for session in sessions_by_course[course.pk]:
             appointment = active.get(session.pk)
+            unbooked += appointment is None and session.status == SessionStatus.PLANNED
+            off += bool(session.off_protocol)
             sessions.append(
                 {
                     "session": session,
@@ -261,12 +264,8 @@ def course_tab_context(*, workspace: Workspace, patient: Patient) -> dict[str, A
                 "course": course,
                 "sessions": sessions,
                 "active": course.status == CourseStatus.ACTIVE,
-                "unbooked": sum(
-                    1
-                    for s in sessions
-                    if s["appointment"] is None and s["session"].status == SessionStatus.PLANNED
-                ),
-                "off": sum(1 for s in sessions if s["off_protocol"]),
+                "unbooked": unbooked,
+                "off": off,
             }
         )
     return {"courses": rows, "can_book": workspace.can_write}

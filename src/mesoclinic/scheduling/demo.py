@@ -23,6 +23,7 @@ from mesoclinic.scheduling.models import (
     Appointment,
     AppointmentStatus,
     ClinicClosure,
+    Course,
     Room,
     WorkingHours,
 )
@@ -142,7 +143,7 @@ def seed_courses(
     return started
 
 
-def _live_until(*, course: object, now: dt.datetime, rng: random.Random, front_desk: User) -> None:
+def _live_until(*, course: Course, now: dt.datetime, rng: random.Random, front_desk: User) -> None:
     """Check in (or, now and then, mark missed) every appointment of the course that starts
     before ``now``, in date order, at the time it happened."""
     for _ in range(40):  # bounded: each step settles one appointment

@@ -360,8 +360,13 @@ def course_create(
             _("The patient already has an active course of this protocol."),
             field="protocol_id",
         )
-    shape = course_shape(version=protocol_version, induction_sessions=count)
-    plan = planner.plan_course(shape, start_on)
+    try:
+        plan = planner.plan_course(
+            course_shape(version=protocol_version, induction_sessions=count), start_on
+        )
+    except planner.PlanError as error:
+        # A version the planner cannot plan (written around the edge's checks).
+        raise DomainError(str(error), field="protocol_id") from error
     course = Course.objects.create(
         organisation=organisation,
         patient=patient,
@@ -457,7 +462,13 @@ def _candidates(*, practitioner: User, clinic: Clinic) -> list[User]:
     return [practitioner, *others]
 
 
-def _book_course(*, course: Course, acting_user: User, locked: bool = False) -> BookingResult:
+def _book_course(
+    *,
+    course: Course,
+    acting_user: User,
+    locked: bool = False,
+    avoid: dict[int, dt.date] | None = None,
+) -> BookingResult:
     """Book every session that has no appointment into a free slot inside its window,
     in order, each window re-planned from the sessions booked before it; move a booked
     appointment that lies outside its (re-planned) window when a slot inside it is free."""
@@ -468,11 +479,12 @@ def _book_course(*, course: Course, acting_user: User, locked: bool = False) -> 
     version = course.protocol_version
     shape = course_shape(version=version, induction_sessions=course.induction_sessions)
     sessions = list(course.sessions.order_by("position"))
-    active = {
+    active: dict[int, Appointment] = {
         a.course_session_id: a
         for a in Appointment.objects.filter(
             course_session__course=course, status__in=ACTIVE_STATUSES
         )
+        if a.course_session_id is not None
     }
     booked_on = {sid: _local_date(a.starts_at, course.clinic) for sid, a in active.items()}
     today = clock.today_in(course.clinic.tzinfo)
@@ -501,6 +513,9 @@ def _book_course(*, course: Course, acting_user: User, locked: bool = False) -> 
             minutes=review_type.duration_minutes if is_review else version.session_duration_minutes
         )
         days = _days_for((planned.earliest, planned.target, planned.latest), course, today)
+        if avoid and row.pk in avoid:
+            # Re-booking after a cancellation: not on the day the patient just cancelled.
+            days = [d for d in days if d != avoid[row.pk]]
         slot, chosen = None, None
         for practitioner in practitioners:
             loader = loaders[practitioner.pk]
@@ -610,9 +625,7 @@ def course_cancel(*, course: Course, reason: str, acting_user: User) -> Course:
     now = clock.now()
     # Checked-in appointments happened: they stay as they are, like their done sessions.
     appointments = list(
-        Appointment.objects.filter(
-            course_session__course=course, status=AppointmentStatus.BOOKED
-        )
+        Appointment.objects.filter(course_session__course=course, status=AppointmentStatus.BOOKED)
     )
     for appointment in appointments:
         appointment.status = AppointmentStatus.CANCELLED
@@ -691,11 +704,35 @@ def appointment_book(
     if starts_at < clock.now() - dt.timedelta(minutes=5):
         raise DomainError(_("An appointment cannot be booked in the past."), field="starts_at")
     if course_session is not None:
-        if course_session.course.patient_id != patient.pk:
+        course = course_session.course
+        if course.patient_id != patient.pk:
             raise DomainError(_("This session belongs to another patient's course."))
-        if course_session.status not in (SessionStatus.PLANNED,):
+        if course.status != CourseStatus.ACTIVE or course_session.status == SessionStatus.CANCELLED:
+            raise Conflict(_("This session's course is not active."))
+        if course_session.status != SessionStatus.PLANNED:
             raise Conflict(_("This session is already booked or done."))
-    minutes = duration_minutes or appointment_type.duration_minutes
+        if course.clinic_id != clinic.pk:
+            raise DomainError(
+                _("A course's sessions are booked at its clinic, %(clinic)s.")
+                % {"clinic": course.clinic.name},
+                field="clinic_id",
+            )
+        wanted = (
+            AppointmentKind.REVIEW
+            if course_session.phase == Phase.REVIEW
+            else AppointmentKind.SESSION
+        )
+        if appointment_type.kind != wanted:
+            raise DomainError(
+                _("Book this session as a %(kind)s.")
+                % {"kind": AppointmentKind(wanted).label.lower()},
+                field="appointment_type",
+            )
+    minutes = duration_minutes or (
+        course_session.course.protocol_version.session_duration_minutes
+        if course_session is not None and course_session.phase != Phase.REVIEW
+        else appointment_type.duration_minutes
+    )
     # In UTC: adding to a local time adds wall-clock time, wrong across a clock change.
     starts_at = starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=minutes)
@@ -924,11 +961,22 @@ def appointment_cancel(
     if appointment.status == AppointmentStatus.CHECKED_IN:
         raise Conflict(_("The patient has checked in; this appointment cannot be cancelled."))
     _set_status(appointment, AppointmentStatus.CANCELLED, reason=reason, acting_user=acting_user)
-    return _release_session(appointment, not_before=None, rebook=rebook, acting_user=acting_user)
+    return _release_session(
+        appointment,
+        not_before=None,
+        rebook=rebook,
+        acting_user=acting_user,
+        avoid_day=_local_date(appointment.starts_at, appointment.clinic),
+    )
 
 
 def _release_session(
-    appointment: Appointment, *, not_before: dt.date | None, rebook: bool, acting_user: User
+    appointment: Appointment,
+    *,
+    not_before: dt.date | None,
+    rebook: bool,
+    acting_user: User,
+    avoid_day: dt.date | None = None,
 ) -> BookingResult | None:
     session = appointment.course_session
     if session is None:
@@ -940,5 +988,6 @@ def _release_session(
     course = session.course
     _replan(course)
     if rebook and course.status == CourseStatus.ACTIVE:
-        return _book_course(course=course, acting_user=acting_user)
+        avoid = {session.pk: avoid_day} if avoid_day is not None else None
+        return _book_course(course=course, acting_user=acting_user, avoid=avoid)
     return BookingResult(course=course)
