@@ -168,3 +168,28 @@ def test_the_demo_has_intakes_and_assessments_for_most_patients(db):
         Screening.objects.filter(organisation__slug=DEMO_SLUG).values_list("outcome", flat=True)
     )
     assert {"eligible", "not_eligible", "refer"} <= outcomes
+
+
+def test_the_demo_calendar_has_courses_in_every_state_with_history(db):
+    from mesoclinic.core.demo import DEMO_SLUG, seed_demo
+    from mesoclinic.scheduling.models import Appointment, Course, Room, WorkingHours
+
+    seed_demo()
+    courses = Course.objects.filter(organisation__slug=DEMO_SLUG)
+    assert set(courses.values_list("status", flat=True)) == {"active", "completed", "cancelled"}
+    appointments = Appointment.objects.filter(organisation__slug=DEMO_SLUG)
+    assert set(appointments.values_list("status", flat=True)) == {
+        "booked",
+        "checked_in",
+        "no_show",
+        "cancelled",
+    }
+    assert Room.objects.filter(organisation__slug=DEMO_SLUG).count() == 5
+    assert WorkingHours.objects.filter(organisation__slug=DEMO_SLUG).exists()
+    # Every booked session lies inside its window (the demo books through the services).
+    for appointment in appointments.filter(status="booked").select_related(
+        "course_session", "clinic"
+    ):
+        day = appointment.starts_at.astimezone(appointment.clinic.tzinfo).date()
+        session = appointment.course_session
+        assert session.earliest_on <= day <= session.latest_on

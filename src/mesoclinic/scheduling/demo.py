@@ -114,8 +114,9 @@ def seed_courses(
             continue
         clinic = patient.preferred_clinic or clinics[index % len(clinics)]
         practitioner = practitioners[index % len(practitioners)]
-        # Spread the starts over the last four months and the next two weeks.
-        start_on = timezone.localdate() - dt.timedelta(days=rng.randint(-14, 120))
+        # Spread the starts over the last fourteen months and the next two weeks, so the
+        # demo has completed courses, running ones and ones not started yet.
+        start_on = timezone.localdate() - dt.timedelta(days=rng.randint(-14, 420))
         try:
             with clock.travel_to(_morning(start_on, clinic)):
                 result = course_create(
