@@ -153,7 +153,7 @@ def test_withdrawing_and_offering_again(world):
 def test_saving_a_formulation_replaces_its_lines_and_no_protocol_changes(world):
     formulation = Formulation.objects.get(organisation=world.acme, name="Multivitamin cocktail")
     old_lines = set(formulation.ingredients.values_list("pk", flat=True))
-    versions_before = [as_row(v) for v in ProtocolVersion.objects.all()]
+    versions_before = [as_row(v) for v in ProtocolVersion.objects.order_by("pk")]
 
     saved = formulation_save(
         organisation=world.acme,
@@ -170,7 +170,7 @@ def test_saving_a_formulation_replaces_its_lines_and_no_protocol_changes(world):
     lines = list(saved.ingredients.order_by("pk").values_list("code", "concentration", "unit"))
     assert lines == [("biotin", Decimal("0.5"), "mg_per_ml"), ("hyaluronic_acid", None, "")]
     assert not FormulationIngredient.objects.filter(pk__in=old_lines).exists()
-    assert [as_row(v) for v in ProtocolVersion.objects.all()] == versions_before
+    assert [as_row(v) for v in ProtocolVersion.objects.order_by("pk")] == versions_before
     event = AuditEvent.objects.filter(action="formulation.save").latest("pk")
     assert event.object_id == str(saved.pk)
     assert event.actor == world.alice
