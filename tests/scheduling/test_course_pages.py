@@ -211,3 +211,22 @@ def test_deactivating_a_practitioner_revokes_their_calendar_feed(world, calendar
     assert calendar_feed_for_token(token) is None
     event = AuditEvent.objects.filter(action="staff.deactivate").latest("id")
     assert event.changes["calendar_feeds_revoked"] == {"new": 1}
+
+
+def test_the_dashboard_lists_todays_appointments_at_the_current_clinic(
+    client_for, calendar, world
+):
+    client = client_for("paul")  # Paul's default clinic is Acme City
+    for n in range(2):
+        start(calendar, make_ready_patient(world, calendar.hair, family_name=f"Today{n}"))
+    client.get(reverse("dashboard"))
+    with CaptureQueriesContext(connection) as two:
+        page = client.get(reverse("dashboard")).content.decode()
+    assert "Today0" in page and "Today1" in page
+    assert page.count("/calendar/appointments/") == 2
+    for n in range(2, 6):
+        start(calendar, make_ready_patient(world, calendar.hair, family_name=f"Today{n}"))
+    with CaptureQueriesContext(connection) as six:
+        page = client.get(reverse("dashboard")).content.decode()
+    assert page.count("/calendar/appointments/") == 6
+    assert len(six) == len(two)

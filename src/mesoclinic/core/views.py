@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -53,10 +55,30 @@ def home(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     workspace = request_workspace(request)
     recent = patient_queryset(organisation=workspace.organisation).order_by("-created_at")[:5]
+    appointments: list[Any] = []
+    today = timezone.localdate()
+    if workspace.clinic is not None:
+        # Imported here: scheduling depends on core, not the other way round.
+        from mesoclinic.core import clock
+        from mesoclinic.scheduling.selectors import appointments_between
+
+        tz = workspace.clinic.tzinfo
+        today = clock.today_in(tz)
+        starts = dt.datetime.combine(today, dt.time(), tzinfo=tz)
+        appointments = list(
+            appointments_between(
+                organisation=workspace.organisation,
+                clinic=workspace.clinic,
+                starts=starts,
+                ends=starts + dt.timedelta(days=1),
+            )
+        )
+        for appointment in appointments:
+            appointment.local_start = appointment.starts_at.astimezone(tz)
     return render(
         request,
         "core/dashboard.html",
-        {"today": timezone.localdate(), "recent_patients": recent},
+        {"today": today, "recent_patients": recent, "appointments": appointments},
     )
 
 
