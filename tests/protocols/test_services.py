@@ -195,3 +195,22 @@ def test_formulation_names_are_unique_in_an_organisation_only(world):
         acting_user=world.oscar,
     )
     assert saved.organisation == world.other
+
+
+def test_a_revision_based_on_an_older_version_is_refused_under_the_lock(world):
+    protocol = Protocol.objects.get(organisation=world.acme, code="hair-mesotherapy")
+    content = ProtocolContent.of(protocol.current_version)
+    changed = replace(content, session_duration_minutes=40)
+    protocol_revise(
+        protocol=protocol,
+        content=changed,
+        change_note="40 min",
+        acting_user=world.alice,
+        based_on=1,
+    )
+    again = replace(content, session_duration_minutes=35)
+    with pytest.raises(Conflict, match="Version 2 was saved while you were editing"):
+        protocol_revise(
+            protocol=protocol, content=again, change_note="35", acting_user=world.alice, based_on=1
+        )
+    assert protocol.versions.count() == 2

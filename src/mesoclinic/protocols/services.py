@@ -132,11 +132,24 @@ def protocol_revise(
     content: ProtocolContent,
     change_note: str,
     acting_user: User,
+    based_on: int | None = None,
 ) -> ProtocolVersion:
     """Write a new version and make it current. Courses keep the version they were planned
-    from: a version is never changed once written."""
+    from: a version is never changed once written.
+
+    ``based_on`` is the version number the edit started from; if another version was saved
+    meanwhile the edit is refused (checked under the row lock, so two editors cannot both win).
+    """
     locked = Protocol.objects.select_for_update().get(pk=protocol.pk)
     current = locked.current_version
+    if based_on is not None and current is not None and current.number != based_on:
+        raise Conflict(
+            _(
+                "Version %(number)d was saved while you were editing. Nothing was saved: "
+                "open the edit page again to start from it."
+            )
+            % {"number": current.number}
+        )
     if current is not None and ProtocolContent.of(current) == content:
         raise Conflict(
             _("Nothing changed: the new version would be the same as version %(number)d.")

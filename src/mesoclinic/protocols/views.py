@@ -318,6 +318,7 @@ def protocol_edit(request: HttpRequest, protocol_id: int) -> HttpResponse:
                         content=form.content(),
                         change_note=form.cleaned_data["change_note"],
                         acting_user=workspace.user,
+                        based_on=based_on,
                     )
                 except DomainError as exc:
                     form.add_error(None, exc.message)
