@@ -53,6 +53,7 @@ typecheck: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/booking.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

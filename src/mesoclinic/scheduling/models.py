@@ -265,6 +265,10 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# No appointment is longer (appointment types and protocol sessions are capped at 480
+# minutes); range queries use it as the lower bound of starts_at, so they stay index ranges.
+MAX_APPOINTMENT_LENGTH = dt.timedelta(minutes=480)
+
 # The statuses that hold a slot: the no-double-booking rule covers exactly these.
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 

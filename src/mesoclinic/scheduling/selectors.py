@@ -17,6 +17,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.availability import DayRules, Interval, Slot, WeeklyHours, free_slots
 from mesoclinic.scheduling.models import (
     ACTIVE_STATUSES,
+    MAX_APPOINTMENT_LENGTH,
     Absence,
     Appointment,
     ClinicClosure,
@@ -112,7 +113,10 @@ def appointments_between(
 ) -> QuerySet[Appointment]:
     """Appointments that overlap [starts, ends), in start order."""
     qs = appointment_queryset(organisation=organisation).filter(
-        starts_at__lt=ends, ends_at__gt=starts
+        # The lower bound on starts_at lets the (…, starts_at) indexes read only the range.
+        starts_at__lt=ends,
+        starts_at__gt=starts - MAX_APPOINTMENT_LENGTH,
+        ends_at__gt=starts,
     )
     if clinic is not None:
         qs = qs.filter(clinic=clinic)
@@ -208,8 +212,15 @@ class AvailabilityLoader:
             who |= Q(patient=self.patient)
         rows = (
             Appointment.objects.filter(
-                who, status__in=ACTIVE_STATUSES, starts_at__lt=ends, ends_at__gt=starts
+                who,
+                status__in=ACTIVE_STATUSES,
+                starts_at__lt=ends,
+                # Without a lower bound on starts_at the indexes would read every earlier
+                # appointment of the clinic: the cost would grow with the calendar's history.
+                starts_at__gt=starts - MAX_APPOINTMENT_LENGTH,
+                ends_at__gt=starts,
             )
+            .order_by()
             .exclude(pk__in=self.ignore)
             .values_list("practitioner_id", "patient_id", "room_id", "starts_at", "ends_at")
         )

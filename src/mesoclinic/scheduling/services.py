@@ -29,6 +29,7 @@ from mesoclinic.protocols.models import ProtocolVersion
 from mesoclinic.scheduling import availability, planner
 from mesoclinic.scheduling.models import (
     ACTIVE_STATUSES,
+    MAX_APPOINTMENT_LENGTH,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -733,6 +734,10 @@ def appointment_book(
         if course_session is not None and course_session.phase != Phase.REVIEW
         else appointment_type.duration_minutes
     )
+    if not 5 <= minutes <= MAX_APPOINTMENT_LENGTH.total_seconds() // 60:
+        raise DomainError(
+            _("An appointment lasts from 5 to 480 minutes."), field="duration_minutes"
+        )
     # In UTC: adding to a local time adds wall-clock time, wrong across a clock change.
     starts_at = starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=minutes)
