@@ -699,7 +699,7 @@ def test_no_show_is_refused_before_the_day(api_for, world, calendar):
         body = problem(client.post(appointment_url(appointment, "/no-show"), {"rebook": "no"}), 422)
         assert field_messages(body, "rebook") == ["Input should be a valid boolean"]
         body = problem(client.post(appointment_url(appointment, "/no-show")), 422)
-    assert body["detail"] == "An appointment can be marked missed only from its day on."
+    assert body["detail"] == "An appointment can be marked missed only once its time has come."
 
 
 # --- Free times to move to -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from mesoclinic.scheduling import services, settings_services
 from mesoclinic.scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
-from tests.scheduling_fixtures import LONDON
+from tests.scheduling_fixtures import FIXED_NOW, LONDON
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def consultation(world, patient, when, practitioner):
 
 
 @pytest.fixture
-def busy_week(world, calendar, ready_patient):
+def busy_week(world, calendar, ready_patient, fixed_clock):
     """Rita's course (session 1 today at 09:00 with Paul) and a realistic week around it."""
     course = services.course_create(
         patient=ready_patient,
@@ -50,7 +50,10 @@ def busy_week(world, calendar, ready_patient):
     # Side by side with Rita's session: Ana sees Alice at the same time.
     consultation(world, world.acme_patient, at(WEDNESDAY, 9, 15), world.alice)
     missed = consultation(world, world.pat_patient, at(WEDNESDAY, 11), world.paul)
+    # Marked missed once its time had passed; then back to the morning for the test.
+    fixed_clock.set(missed.starts_at + dt.timedelta(minutes=30))
     services.appointment_no_show(appointment=missed, acting_user=world.fiona)
+    fixed_clock.set(FIXED_NOW)
     thursday = WEDNESDAY + dt.timedelta(days=1)
     consultation(world, world.pat_patient, at(thursday, 14), world.alice)
     cancelled = consultation(world, world.acme_patient, at(thursday, 10), world.paul)
@@ -77,7 +80,7 @@ def busy_week(world, calendar, ready_patient):
 
 def test_week_view_then_move_an_appointment_by_clicking_a_free_time(page, shot, world, busy_week):
     sign_in(page, "fiona@acme.test", PASSWORD)
-    page.get_by_role("link", name="Calendar").click()
+    page.get_by_role("link", name="Calendar", exact=True).click()
     expect(page.get_by_role("heading", name="Week of 30 Nov to 6 Dec 2026")).to_be_visible()
     # Fiona works at Acme Riverside; she looks at Acme City's week.
     page.get_by_label("Clinic", exact=True).last.select_option(label="Acme City")

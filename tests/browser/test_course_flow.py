@@ -41,7 +41,7 @@ def local_day(appointment: Appointment) -> dt.date:
 
 
 def test_a_course_from_start_to_reminder_and_feed(
-    page, browser, live_server, shot, calendar, ready_patient, smtp_server
+    page, browser, live_server, shot, calendar, ready_patient, smtp_server, fixed_clock
 ):
     # 1. The front desk starts the course from the chart.
     sign_in(page, "fiona@acme.test", PASSWORD)
@@ -89,6 +89,7 @@ def test_a_course_from_start_to_reminder_and_feed(
     # 4. The first session is missed: it is re-booked and the rest is re-planned.
     first = active(rows[0])
     assert local_day(first) == FIXED_NOW.date()
+    fixed_clock.set(first.starts_at + dt.timedelta(minutes=30))  # the patient has not come
     page.goto(f"/calendar/appointments/{first.pk}/")
     page.get_by_role("button", name="Mark missed (no-show)").click()
     expect(page.get_by_text(re.compile("missed", re.IGNORECASE)).first).to_be_visible()

@@ -212,6 +212,7 @@ def test_statuses_are_shown_and_cancelled_ones_listed_apart(
     missed = book(world, world.pat_patient, at(WEDNESDAY, 10))
     cancelled = book(world, world.acme_patient, at(WEDNESDAY, 14))
     services.appointment_check_in(appointment=checked, acting_user=world.fiona)
+    fixed_clock.set(missed.starts_at + dt.timedelta(minutes=20))  # the patient did not come
     services.appointment_no_show(appointment=missed, acting_user=world.fiona)
     services.appointment_cancel(appointment=cancelled, reason="Moved away", acting_user=world.fiona)
     response = client_for("fiona").get(CALENDAR, {"clinic": world.acme_city.pk})

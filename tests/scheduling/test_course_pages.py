@@ -213,9 +213,7 @@ def test_deactivating_a_practitioner_revokes_their_calendar_feed(world, calendar
     assert event.changes["calendar_feeds_revoked"] == {"new": 1}
 
 
-def test_the_dashboard_lists_todays_appointments_at_the_current_clinic(
-    client_for, calendar, world
-):
+def test_the_dashboard_lists_todays_appointments_at_the_current_clinic(client_for, calendar, world):
     client = client_for("paul")  # Paul's default clinic is Acme City
     for n in range(2):
         start(calendar, make_ready_patient(world, calendar.hair, family_name=f"Today{n}"))

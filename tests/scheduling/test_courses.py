@@ -249,7 +249,7 @@ def test_check_in_is_only_possible_on_the_day(calendar, ready_patient):
 
 def test_a_future_appointment_cannot_be_marked_missed(calendar, ready_patient):
     course = start(calendar, ready_patient).course
-    with pytest.raises(DomainError, match="from its day on"):
+    with pytest.raises(DomainError, match="once its time has come"):
         appointment_no_show(
             appointment=active_appointment(sessions(course)[1]), acting_user=calendar.world.fiona
         )
@@ -338,3 +338,56 @@ def test_a_course_across_the_clock_change_keeps_local_times_and_real_lengths(
     assert local(after).utcoffset() == dt.timedelta(hours=1)
     for appointment in (before, after):
         assert appointment.ends_at - appointment.starts_at == dt.timedelta(minutes=45)
+
+
+def test_a_course_started_in_the_afternoon_is_not_booked_into_the_morning_gone_by(
+    calendar, ready_patient, fixed_clock
+):
+    fixed_clock.set(FIXED_NOW.replace(hour=15, minute=5))
+    first = active_appointment(sessions(start(calendar, ready_patient).course)[0])
+    assert local(first) >= FIXED_NOW.replace(hour=15, minute=15)
+
+
+def test_a_session_missed_after_its_window_closed_can_still_be_booked(
+    calendar, ready_patient, fixed_clock
+):
+    course = start(calendar, ready_patient)
+    first = sessions(course.course)[0]
+    appointment = active_appointment(first)
+    last_day = dt.datetime.combine(first.latest_on, dt.time(16), tzinfo=LONDON)
+    appointment_move(appointment=appointment, starts_at=last_day, acting_user=calendar.world.fiona)
+    fixed_clock.set(last_day + dt.timedelta(hours=1))
+    appointment_no_show(appointment=appointment, acting_user=calendar.world.fiona)
+    first.refresh_from_db()
+    assert first.off_protocol == "interval_exceeded"
+    assert first.latest_on > first.earliest_on  # a real window, not a single closed day
+    rebooked = active_appointment(first)
+    assert first.earliest_on <= local(rebooked).date() <= first.latest_on
+
+
+def test_a_practitioner_who_left_gets_no_new_sessions(calendar, ready_patient, world):
+    from mesoclinic.accounts.models import Membership
+    from mesoclinic.accounts.services import membership_deactivate
+
+    course = start(calendar, ready_patient).course
+    appointment = active_appointment(sessions(course)[3])
+    appointment_cancel(appointment=appointment, reason="Paul leaves", acting_user=world.fiona)
+    membership_deactivate(
+        membership=Membership.objects.get(user=world.paul, organisation=world.acme),
+        acting_user=world.alice,
+    )
+    result = course_book(course=course, acting_user=world.fiona)
+    assert [a.practitioner for a in result.booked] == [world.alice]
+
+
+def test_a_required_consent_without_a_text_blocks_the_course(calendar, world):
+    from mesoclinic.patients.models import ConsentTemplate
+
+    face = calendar.protocol("face-mesotherapy")
+    patient = make_ready_patient(world, face, family_name="Face")
+    from mesoclinic.patients.models import SignedConsent
+
+    SignedConsent.objects.filter(patient=patient).delete()
+    ConsentTemplate.objects.filter(organisation=world.acme, code="aesthetic_mesotherapy").delete()
+    with pytest.raises(DomainError, match="aesthetic_mesotherapy"):
+        start(calendar, patient, protocol_version=face)

@@ -168,3 +168,74 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_appointment(calendar, 
 
     assert sorted(outcomes) == ["booked"] + ["taken"] * (contenders - 1), outcomes
     assert Appointment.objects.filter(practitioner=world.paul).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_clinician_booking_while_being_booked_does_not_deadlock(calendar, world, monkeypatch):
+    """Paul books Alice's consultation while Fiona books Paul. Paul's commit checks his own
+    row (created_by, audit actor) while Fiona's booking holds it: with plain FOR UPDATE
+    locks that check waited on Fiona, who waited on the clinic Paul held."""
+    require_postgresql()
+    import time
+
+    from mesoclinic.scheduling import services
+
+    first = make_patient(world.acme, world.fiona, family_name="One")
+    second = make_patient(world.acme, world.fiona, family_name="Two")
+    holds_clinic = threading.Event()
+    real_check = services._check_slot
+
+    def slow_check(**kwargs):
+        result = real_check(**kwargs)
+        if threading.current_thread().name == "paul":
+            holds_clinic.set()
+            time.sleep(1.0)  # Fiona's booking now locks Paul's row and waits for the clinic
+        return result
+
+    monkeypatch.setattr(services, "_check_slot", slow_check)
+    outcomes: dict[str, str] = {}
+
+    def run(name, **kwargs):
+        try:
+            if name == "fiona":
+                holds_clinic.wait(10)
+            appointment_book(
+                clinic=world.acme_city,
+                appointment_type=consultation(world),
+                **kwargs,
+            )
+            outcomes[name] = "booked"
+        except Exception as error:
+            outcomes[name] = repr(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(
+            target=run,
+            name="paul",
+            args=("paul",),
+            kwargs={
+                "patient": first,
+                "practitioner": world.alice,
+                "starts_at": SLOT,
+                "acting_user": world.paul,
+            },
+        ),
+        threading.Thread(
+            target=run,
+            name="fiona",
+            args=("fiona",),
+            kwargs={
+                "patient": second,
+                "practitioner": world.paul,
+                "starts_at": SLOT + dt.timedelta(hours=4),
+                "acting_user": world.fiona,
+            },
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == {"paul": "booked", "fiona": "booked"}, outcomes

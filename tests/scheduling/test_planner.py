@@ -265,21 +265,21 @@ REPLAN_CASES = [
     ),
     pytest.param(
         (SessionFact(2, not_before=d("2025-02-01")),),
-        (d("2025-02-01"), d("2025-02-01"), d("2025-02-01"), OffProtocol.INTERVAL_EXCEEDED, 5),
+        (d("2025-02-01"), d("2025-02-01"), d("2025-02-08"), OffProtocol.INTERVAL_EXCEEDED, 5),
         (d("2025-02-15"), d("2025-02-15"), d("2025-02-22"), None, 0),
-        id="missed-until-after-the-window-closed",
+        id="missed-until-after-the-window-closed-gets-a-window-as-wide-as-the-protocols",
     ),
     pytest.param(
         (SessionFact(2, not_before=d("2025-01-28")),),
-        (d("2025-01-28"), d("2025-01-28"), d("2025-01-28"), OffProtocol.INTERVAL_EXCEEDED, 1),
+        (d("2025-01-28"), d("2025-01-28"), d("2025-02-04"), OffProtocol.INTERVAL_EXCEEDED, 1),
         (d("2025-02-11"), d("2025-02-11"), d("2025-02-18"), None, 0),
         id="missed-until-the-day-after-the-window-closed",
     ),
     pytest.param(
         (SessionFact(2, on=d("2025-02-01"), not_before=d("2025-02-01")),),
-        (d("2025-02-01"), d("2025-02-01"), d("2025-02-01"), None, 0),
+        (d("2025-02-01"), d("2025-02-01"), d("2025-02-08"), OffProtocol.INTERVAL_EXCEEDED, 5),
         (d("2025-02-15"), d("2025-02-15"), d("2025-02-22"), None, 0),
-        id="missed-then-rebooked-on-the-first-possible-day-is-on-protocol",
+        id="missed-then-rebooked-on-the-first-possible-day-still-exceeded-the-interval",
     ),
     pytest.param(
         (SessionFact(2, not_before=d("2025-01-24")),),
@@ -295,9 +295,9 @@ REPLAN_CASES = [
     ),
     pytest.param(
         (SessionFact(2, on=d("2025-02-03"), not_before=d("2025-02-01")),),
-        (d("2025-02-01"), d("2025-02-01"), d("2025-02-01"), OffProtocol.LATE, 2),
+        (d("2025-02-01"), d("2025-02-01"), d("2025-02-08"), OffProtocol.INTERVAL_EXCEEDED, 5),
         (d("2025-02-17"), d("2025-02-17"), d("2025-02-24"), None, 0),
-        id="missed-then-rebooked-is-judged-by-the-booking",
+        id="missed-then-rebooked-inside-the-new-window-stays-flagged",
     ),
     pytest.param(
         (SessionFact(2, on=d("2025-02-03"), done=True, not_before=d("2025-02-01")),),

@@ -121,6 +121,7 @@ ACTIONS: dict[str, ActionInfo] = {
     "calendar_feed.create": ActionInfo(_("Calendar feed created")),
     "calendar_feed.revoke": ActionInfo(_("Calendar feed revoked")),
     "message.send": ActionInfo(_("Reminder or recall sent")),
+    "appointment.read": ActionInfo(_("Appointment opened"), standalone=True),
     "calendar.export": ActionInfo(_("Appointments exported as iCalendar"), standalone=True),
     "patient.read": ActionInfo(_("Chart opened"), standalone=True),
     "patient.list": ActionInfo(_("Patients listed through the API"), standalone=True),

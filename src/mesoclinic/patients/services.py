@@ -92,7 +92,8 @@ def _search_document(details: PatientDetails, mrn: str) -> str:
 def _next_mrn(organisation: Organisation) -> str:
     # The row lock serialises concurrent creates on PostgreSQL; SQLite's IMMEDIATE
     # transactions already admit one writer at a time.
-    locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    # no_key: record numbers need the row to themselves, not its key (see scheduling).
+    locked = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
     locked.mrn_last_number += 1
     locked.save(update_fields=["mrn_last_number"])
     return f"{locked.mrn_prefix}-{locked.mrn_last_number:06d}"

@@ -54,6 +54,7 @@ from mesoclinic.scheduling.schemas import (
 )
 from mesoclinic.scheduling.selectors import (
     appointment_get,
+    appointment_get_for_read,
     appointments_between,
     clinic_get,
     course_get,
@@ -170,7 +171,9 @@ def _booking(workspace: Workspace, result: BookingResult) -> dict[str, Any]:
 
 
 def _appointment(workspace: Workspace, appointment_id: int) -> dict[str, Any]:
-    return appointment_out(appointment_get(workspace=workspace, appointment_id=appointment_id))
+    return appointment_out(
+        appointment_get_for_read(workspace=workspace, appointment_id=appointment_id)
+    )
 
 
 # --- Courses -------------------------------------------------------------------------------

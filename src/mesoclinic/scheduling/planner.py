@@ -383,11 +383,13 @@ def _settle(
     not_before = fact.not_before if fact is not None and not fact.done else None
     # A done session ignores not_before so that its window depends on earlier positions only.
     if not_before is not None and earliest < not_before:
-        original_latest = latest
+        original_earliest, original_latest = earliest, latest
         earliest = not_before
         target = max(target, earliest)
         if latest < earliest:
-            latest = earliest
+            # The protocol's interval is exceeded whatever happens now; the session still
+            # gets a window as wide as the protocol's, so it can be booked again.
+            latest = earliest + (original_latest - original_earliest)
             off = OffProtocol.INTERVAL_EXCEEDED
             off_by = (not_before - original_latest).days
     if on is not None:
@@ -396,7 +398,7 @@ def _settle(
             off, off_by = OffProtocol.EARLY, (earliest - on).days
         elif on > latest:
             off, off_by = OffProtocol.LATE, (on - latest).days
-        else:
+        elif off is not OffProtocol.INTERVAL_EXCEEDED:
             off, off_by = None, 0
     return PlannedSession(
         position=slot.position,

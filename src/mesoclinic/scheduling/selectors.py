@@ -13,6 +13,8 @@ from django.http import Http404
 
 from mesoclinic.accounts.access import CLINICIANS, Workspace
 from mesoclinic.accounts.models import Clinic, Membership, Organisation, User
+from mesoclinic.core import clock
+from mesoclinic.core.audit import audit_record
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.availability import DayRules, Interval, Slot, WeeklyHours, free_slots
 from mesoclinic.scheduling.models import (
@@ -26,6 +28,14 @@ from mesoclinic.scheduling.models import (
     Room,
     WorkingHours,
 )
+
+
+def _minus(moment: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    """``moment - delta``, or the earliest datetime when that falls before year 1."""
+    try:
+        return moment - delta
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def practitioners_of(*, organisation: Organisation) -> list[User]:
@@ -101,6 +111,20 @@ def appointment_get(*, workspace: Workspace, appointment_id: int) -> Appointment
     return appointment
 
 
+def appointment_get_for_read(*, workspace: Workspace, appointment_id: int) -> Appointment:
+    """As ``appointment_get``, and records that the user opened it (it shows the patient,
+    notes and reasons: a read of the patient's record)."""
+    appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
+    audit_record(
+        action="appointment.read",
+        actor=workspace.user,
+        organisation=workspace.organisation,
+        obj=appointment,
+        patient=appointment.patient,
+    )
+    return appointment
+
+
 def appointments_between(
     *,
     organisation: Organisation,
@@ -115,7 +139,7 @@ def appointments_between(
     qs = appointment_queryset(organisation=organisation).filter(
         # The lower bound on starts_at lets the (…, starts_at) indexes read only the range.
         starts_at__lt=ends,
-        starts_at__gt=starts - MAX_APPOINTMENT_LENGTH,
+        starts_at__gt=_minus(starts, MAX_APPOINTMENT_LENGTH),
         ends_at__gt=starts,
     )
     if clinic is not None:
@@ -238,12 +262,25 @@ class AvailabilityLoader:
     def rules_for(self, day: dt.date) -> DayRules:
         if self.loaded is None or not (self.loaded[0] <= day <= self.loaded[1]):
             self.load(day, day)
+        absences = self.absences
+        day_start = dt.datetime.combine(day, dt.time(), tzinfo=self.tz)
+        now = clock.now()
+        if day_start <= now:
+            # Time that has passed is never free: nothing is offered or booked before now.
+            # Rounded up to the step from midnight, so today's grid stays on the usual times.
+            local_now = now.astimezone(self.tz)
+            minutes = local_now.hour * 60 + local_now.minute + (local_now.second > 0)
+            minutes = -(-minutes // self.step_minutes) * self.step_minutes
+            until = dt.datetime.combine(day, dt.time(), tzinfo=self.tz) + dt.timedelta(
+                minutes=max(minutes, 1)
+            )
+            absences = [*absences, (day_start, until if day == local_now.date() else now)]
         return DayRules(
             tz=self.tz,
             clinic_hours=self.clinic_hours,
             practitioner_hours=self.practitioner_hours,
             closures=self.closures,
-            absences=self.absences,
+            absences=absences,
             practitioner_busy=self.practitioner_busy,
             patient_busy=self.patient_busy,
             room_busy=self.room_busy,

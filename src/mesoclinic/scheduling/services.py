@@ -52,6 +52,9 @@ DEFAULT_APPOINTMENT_TYPES = (
     ("consultation", "Consultation", AppointmentKind.CONSULTATION, 30),
 )
 SESSION_TYPE_CODE = "course-session"
+# How far ahead a single appointment may be booked (a course's last maintenance visit can be
+# more than a year after its start).
+BOOKING_HORIZON = dt.timedelta(days=730)
 REVIEW_TYPE_CODE = "review"
 
 CLASH_MESSAGES = {
@@ -105,10 +108,13 @@ def _type(organisation: Organisation, code: str) -> AppointmentType:
 
 def _lock(*, patient: Patient, practitioners: Sequence[User], clinic: Clinic) -> None:
     """Take the booking locks in the one fixed order (see the module docstring)."""
-    list(Patient.objects.select_for_update().filter(pk=patient.pk))
+    # no_key: a plain FOR UPDATE would also block the foreign-key checks (FOR KEY SHARE)
+    # that other transactions make on these rows when they commit (an appointment's
+    # created_by, a patient's clinic), which deadlocks against this lock order.
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk))
     ids = sorted({p.pk for p in practitioners})
-    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    list(Clinic.objects.select_for_update().filter(pk=clinic.pk))
+    list(User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    list(Clinic.objects.select_for_update(no_key=True).filter(pk=clinic.pk))
 
 
 def _is_clinician(*, organisation: Organisation, user: User) -> bool:
@@ -129,7 +135,9 @@ def _insert(appointment: Appointment) -> Appointment:
         with transaction.atomic():
             appointment.save()
     except IntegrityError as error:
-        if "no_overlap" in str(error) or "one_active_per_session" in str(error):
+        if "one_active_per_session" in str(error) or "course_session_id" in str(error):
+            raise Conflict(_("This session is already booked.")) from error
+        if "no_overlap" in str(error):
             raise Conflict(_("This slot is taken: another booking got it first.")) from error
         raise
     return appointment
@@ -290,6 +298,8 @@ def _check_consents(*, patient: Patient, version: ProtocolVersion) -> None:
         for s in consent_statuses(patient=patient, templates=templates)
         if s.state != "signed"
     ]
+    # A required consent with no text in this organisation cannot have been signed.
+    missing += sorted(set(version.consent_codes) - {t.code for t in templates})
     if missing:
         raise DomainError(
             _("The patient has not signed the current consent for: %(titles)s.")
@@ -455,12 +465,11 @@ def _candidates(*, practitioner: User, clinic: Clinic) -> list[User]:
     working_here = set(
         WorkingHours.objects.filter(clinic=clinic).values_list("practitioner_id", flat=True)
     )
-    others = [
-        p
-        for p in practitioners_of(organisation=clinic.organisation)
-        if p.pk != practitioner.pk and p.pk in working_here
-    ]
-    return [practitioner, *others]
+    clinicians = practitioners_of(organisation=clinic.organisation)
+    active_ids = {p.pk for p in clinicians}
+    others = [p for p in clinicians if p.pk != practitioner.pk and p.pk in working_here]
+    # A practitioner who has left keeps their old courses but gets no new sessions.
+    return [practitioner, *others] if practitioner.pk in active_ids else others
 
 
 def _book_course(
@@ -704,6 +713,10 @@ def appointment_book(
         raise DomainError(_("Choose a practitioner of this organisation."), field="practitioner_id")
     if starts_at < clock.now() - dt.timedelta(minutes=5):
         raise DomainError(_("An appointment cannot be booked in the past."), field="starts_at")
+    if starts_at > clock.now() + BOOKING_HORIZON:
+        raise DomainError(
+            _("An appointment can be booked at most two years ahead."), field="starts_at"
+        )
     if course_session is not None:
         course = course_session.course
         if course.patient_id != patient.pk:
@@ -742,6 +755,11 @@ def appointment_book(
     starts_at = starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=minutes)
     _lock(patient=patient, practitioners=[practitioner], clinic=clinic)
+    if course_session is not None:
+        # Read again under the locks: another booking of this session may have won.
+        course_session.refresh_from_db(fields=["status"])
+        if course_session.status != SessionStatus.PLANNED:
+            raise Conflict(_("This session is already booked or done."))
     check = _check_slot(
         clinic=clinic,
         practitioner=practitioner,
@@ -817,6 +835,10 @@ def appointment_move(
         raise DomainError(_("Choose a practitioner of this organisation."), field="practitioner_id")
     if starts_at < clock.now() - dt.timedelta(minutes=5):
         raise DomainError(_("An appointment cannot be moved into the past."), field="starts_at")
+    if starts_at > clock.now() + BOOKING_HORIZON:
+        raise DomainError(
+            _("An appointment can be booked at most two years ahead."), field="starts_at"
+        )
     _lock(
         patient=appointment.patient,
         practitioners=[practitioner, appointment.practitioner],
@@ -896,11 +918,13 @@ def _set_status(appointment: Appointment, status: str, *, reason: str, acting_us
 
 
 def _locked(appointment: Appointment) -> Appointment:
-    _lock(
-        patient=appointment.patient,
-        practitioners=[appointment.practitioner],
-        clinic=appointment.clinic,
-    )
+    """Take the booking locks for a change of this appointment. For a course session that
+    means every practitioner a re-booking may use too, all before the clinic (lock order)."""
+    practitioners = [appointment.practitioner]
+    if appointment.course_session_id is not None:
+        course = appointment.course_session.course  # type: ignore[union-attr]
+        practitioners += _candidates(practitioner=course.practitioner, clinic=course.clinic)
+    _lock(patient=appointment.patient, practitioners=practitioners, clinic=appointment.clinic)
     appointment.refresh_from_db()
     return appointment
 
@@ -947,8 +971,8 @@ def appointment_no_show(
             % {"status": appointment.get_status_display().lower()}
         )
     day = _local_date(appointment.starts_at, appointment.clinic)
-    if clock.today_in(appointment.clinic.tzinfo) < day:
-        raise DomainError(_("An appointment can be marked missed only from its day on."))
+    if clock.now() < appointment.starts_at:
+        raise DomainError(_("An appointment can be marked missed only once its time has come."))
     _set_status(appointment, AppointmentStatus.NO_SHOW, reason="", acting_user=acting_user)
     return _release_session(
         appointment, not_before=day + dt.timedelta(days=1), rebook=rebook, acting_user=acting_user
@@ -994,5 +1018,6 @@ def _release_session(
     _replan(course)
     if rebook and course.status == CourseStatus.ACTIVE:
         avoid = {session.pk: avoid_day} if avoid_day is not None else None
-        return _book_course(course=course, acting_user=acting_user, avoid=avoid)
+        # _locked took the locks of every practitioner the booking may use.
+        return _book_course(course=course, acting_user=acting_user, avoid=avoid, locked=True)
     return BookingResult(course=course)

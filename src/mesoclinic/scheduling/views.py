@@ -60,6 +60,7 @@ from mesoclinic.scheduling.models import (
 from mesoclinic.scheduling.selectors import (
     AvailabilityLoader,
     appointment_get,
+    appointment_get_for_read,
     appointment_queryset,
     appointments_between,
     clinic_get,
@@ -615,7 +616,7 @@ def _appointment_page(
 @require_GET
 def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
     workspace = request_workspace(request)
-    appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
+    appointment = appointment_get_for_read(workspace=workspace, appointment_id=appointment_id)
     return _appointment_page(request, workspace, appointment)
 
 
