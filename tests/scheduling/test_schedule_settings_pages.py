@@ -347,8 +347,10 @@ def test_an_absence_over_booked_appointments_warns(client_for, world, calendar):
         ),
         ({"absence-starts_at": "soon"}, "absence-starts_at", "Enter a valid date/time."),
         ({"absence-ends_at": ""}, "absence-ends_at", "Back at is required."),
+        ({"absence-starts_at": "0001-01-01T00:00"}, "absence-starts_at", "more than a year ago"),
+        ({"absence-ends_at": "9999-12-31T23:00"}, "absence-ends_at", "three years ahead"),
     ],
-    ids=["end-before-start", "past", "garbage", "no-end"],
+    ids=["end-before-start", "past", "garbage", "no-end", "year-one", "year-9999"],
 )
 def test_bad_absences_are_explained(client_for, world, calendar, overrides, field, message):
     with nothing_written():

@@ -318,6 +318,10 @@ class AbsenceForm(forms.Form):
             self.add_error("ends_at", _("The end must be after the start."))
         elif ends <= self._now:
             self.add_error("ends_at", _("This absence is already over."))
+        elif starts < self._now - dt.timedelta(days=366):
+            self.add_error("starts_at", _("The start is more than a year ago."))
+        elif ends > self._now + dt.timedelta(days=3 * 366):
+            self.add_error("ends_at", _("The end is more than three years ahead."))
         return data
 
     def chosen_practitioner(self) -> User:
