@@ -391,3 +391,20 @@ def test_a_required_consent_without_a_text_blocks_the_course(calendar, world):
     ConsentTemplate.objects.filter(organisation=world.acme, code="aesthetic_mesotherapy").delete()
     with pytest.raises(DomainError, match="aesthetic_mesotherapy"):
         start(calendar, patient, protocol_version=face)
+
+
+def test_keeping_on_track_leaves_a_past_appointment_nobody_marked(
+    calendar, ready_patient, fixed_clock
+):
+    course = start(calendar, ready_patient).course
+    second = sessions(course)[1]
+    appointment = active_appointment(second)
+    late = dt.datetime.combine(second.latest_on + dt.timedelta(days=3), dt.time(10), tzinfo=LONDON)
+    while late.weekday() >= 5:
+        late += dt.timedelta(days=1)
+    appointment_move(appointment=appointment, starts_at=late, acting_user=calendar.world.fiona)
+    fixed_clock.set(late + dt.timedelta(days=1))
+    result = course_book(course=course, acting_user=calendar.world.fiona)
+    appointment.refresh_from_db()
+    assert appointment.starts_at == late.astimezone(dt.UTC)
+    assert appointment not in result.moved

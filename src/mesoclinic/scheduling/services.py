@@ -518,6 +518,10 @@ def _book_course(
             continue  # booked inside its window: leave it
         if current is not None and current.status == AppointmentStatus.CHECKED_IN:
             continue
+        if current is not None and current.starts_at < clock.now():
+            # Its time has passed and nobody marked it: the front desk checks the patient in
+            # or marks a no-show; moving it would lose what happened.
+            continue
         is_review = row.phase == Phase.REVIEW
         duration = dt.timedelta(
             minutes=review_type.duration_minutes if is_review else version.session_duration_minutes
