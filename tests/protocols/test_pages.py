@@ -585,13 +585,13 @@ def test_editing_a_formulation_replaces_its_lines_and_leaves_protocols_alone(cli
     f = formulation(world, "Dutasteride 0.01%")
     form = client.get(reverse("formulation_edit", args=[f.pk])).context["lines"]
     assert form.forms[0]["concentration"].value() == "0.01"
-    versions = list(ProtocolVersion.objects.values())
+    versions = list(ProtocolVersion.objects.order_by("pk").values())
     data = formulation_data("Dutasteride 0.005%", ("dutasteride", "0.005", "percent"))
     assert client.post(reverse("formulation_edit", args=[f.pk]), data).status_code == 302
     f.refresh_from_db()
     assert f.name == "Dutasteride 0.005%"
     assert list(f.ingredients.values_list("concentration", flat=True)) == [Decimal("0.005")]
-    assert list(ProtocolVersion.objects.values()) == versions
+    assert list(ProtocolVersion.objects.order_by("pk").values()) == versions
 
 
 BAD_LINES = [
