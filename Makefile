@@ -54,6 +54,7 @@ typecheck: install-dev
 bench: install-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/charting.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

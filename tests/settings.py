@@ -15,3 +15,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # trail's append-only trigger would refuse; PostgreSQL's flush uses TRUNCATE, which the
 # trigger does not see, so there DELETE stays refused in tests too.
 AUDIT_SQLITE_REFUSES_DELETE = False
+
+# Uploaded photos go to a throw-away directory, removed when the test run ends.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="mesoclinic-test-media-"))  # noqa: F405
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "mesoclinic.screening",
     "mesoclinic.protocols",
     "mesoclinic.scheduling",
+    "mesoclinic.inventory",
+    "mesoclinic.treatments",
     "mesoclinic.portal",
 ]
 
@@ -207,6 +209,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Uploaded photos. They are served only through views that check who is asking (never
+# from a public URL), so MEDIA_URL is deliberately unset; the storage API lets an
+# S3-compatible backend replace the disk.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Serve straight from the package in every mode; no collectstatic step is needed to run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -235,6 +241,14 @@ RECALL_LEAD_DAYS = env_int("RECALL_LEAD_DAYS", 14, minimum=0, maximum=90)
 COURSE_START_GRACE_DAYS = env_int("COURSE_START_GRACE_DAYS", 14, minimum=0, maximum=365)
 # Free slots are offered on this grid of minutes from the opening time.
 BOOKING_STEP_MINUTES = env_int("BOOKING_STEP_MINUTES", 15, minimum=5, maximum=60)
+# Inventory alerts list lots in stock that expire within this many days.
+INVENTORY_EXPIRY_WARNING_DAYS = env_int("INVENTORY_EXPIRY_WARNING_DAYS", 30, minimum=1, maximum=365)
+# Plausible ranges for charted depth, volume, points and needles, per treatment area, as
+# JSON overriding the defaults of treatments/limits.py, e.g.
+# {"scalp": {"depth_mm": {"warn_above": 3, "refuse_above": 6}}}; checked at start-up.
+CHARTING_LIMITS = env_str("CHARTING_LIMITS", "")
+# The largest photo accepted for a chart, in megabytes.
+PHOTO_MAX_MB = env_int("PHOTO_MAX_MB", 15, minimum=1, maximum=100)
 # On SQLite a trigger refuses DELETE of audit events (UPDATE is always refused, on both
 # databases, and DELETE always on PostgreSQL). Only the test suite turns this off: Django's
 # test flush empties SQLite tables with DELETE. Applied at every `migrate` (core.apps).

@@ -61,6 +61,8 @@ urlpatterns = [
     path("calendar/", include("mesoclinic.scheduling.feed_urls")),
     path("courses/", include("mesoclinic.scheduling.course_urls")),
     path("protocols/", include("mesoclinic.protocols.urls")),
+    path("inventory/", include("mesoclinic.inventory.urls")),
+    path("sessions/", include("mesoclinic.treatments.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

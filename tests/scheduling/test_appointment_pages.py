@@ -187,7 +187,9 @@ def test_an_unknown_appointment_is_404(client_for, world, calendar):
 
 
 @pytest.mark.parametrize("persona", WRITERS)
-def test_check_in_marks_the_session_done(client_for, session_one, persona):
+def test_check_in_marks_arrival_and_leaves_the_session_to_its_chart(
+    client_for, session_one, persona
+):
     client = client_for(persona)
     response = client.post(url("appointment_check_in", session_one))
     assert response.status_code == 302
@@ -195,8 +197,9 @@ def test_check_in_marks_the_session_done(client_for, session_one, persona):
     session_one.refresh_from_db()
     assert session_one.status == AppointmentStatus.CHECKED_IN
     session = CourseSession.objects.get(pk=session_one.course_session_id)
-    assert session.status == SessionStatus.DONE
-    assert session.done_on == WEDNESDAY
+    # Done only once the session's chart is signed (tests/treatments).
+    assert session.status == SessionStatus.BOOKED
+    assert session.done_on is None
     assert AuditEvent.objects.filter(
         action="appointment.check_in", object_id=str(session_one.pk)
     ).exists()

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.db import transaction
 
 from mesoclinic.core.audit import ACTIONS
 from mesoclinic.core.errors import Conflict, DomainError
@@ -22,6 +23,7 @@ from mesoclinic.scheduling.models import (
 from mesoclinic.scheduling.services import (
     appointment_cancel,
     appointment_check_in,
+    appointment_complete,
     appointment_move,
     appointment_no_show,
     course_book,
@@ -230,6 +232,9 @@ def test_a_late_session_shifts_the_remaining_windows_from_its_actual_date(
     )
     fixed_clock.set(later - dt.timedelta(minutes=10))
     appointment_check_in(appointment=first_appointment, acting_user=calendar.world.fiona)
+    # Arrival alone does not advance the course: the signed chart does.
+    assert sessions(course)[0].status == SessionStatus.BOOKED
+    complete(first_appointment, by=calendar.world.paul)
 
     first, second = sessions(course)[:2]
     assert first.status == SessionStatus.DONE
@@ -298,6 +303,7 @@ def test_cancelling_a_course_cancels_its_appointments_and_keeps_done_sessions(
     first = active_appointment(sessions(course)[0])
     fixed_clock.set(first.starts_at)
     appointment_check_in(appointment=first, acting_user=calendar.world.fiona)
+    complete(first, by=calendar.world.paul)
     course_cancel(course=course, reason="Patient moved away", acting_user=calendar.world.alice)
     course.refresh_from_db()
     assert course.status == CourseStatus.CANCELLED
@@ -307,6 +313,12 @@ def test_cancelling_a_course_cancels_its_appointments_and_keeps_done_sessions(
     rows = sessions(course)
     assert rows[0].status == SessionStatus.DONE
     assert {r.status for r in rows[1:]} == {SessionStatus.CANCELLED}
+
+
+def complete(appointment, *, by):
+    """What signing the session's chart does to the appointment (treatments.session_sign)."""
+    with transaction.atomic():
+        appointment_complete(appointment=appointment, acting_user=by)
 
 
 def test_every_scheduling_action_is_a_registered_audit_action():
@@ -319,6 +331,7 @@ def test_every_scheduling_action_is_a_registered_audit_action():
         "appointment.cancel",
         "appointment.check_in",
         "appointment.no_show",
+        "appointment.complete",
     ):
         assert action in ACTIONS
 

@@ -145,11 +145,13 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from mesoclinic.inventory.api import lots_router, products_router
     from mesoclinic.patients.api import router as patients_router
     from mesoclinic.patients.consent_api import router as consents_router
     from mesoclinic.protocols.api import router as protocols_router
     from mesoclinic.scheduling.api import appointments_router, courses_router
     from mesoclinic.screening.api import router as screenings_router
+    from mesoclinic.treatments.api import router as sessions_router
 
     api.add_router("/patients", patients_router, tags=["patients"])
     api.add_router("/screenings", screenings_router, tags=["screenings"])
@@ -157,6 +159,9 @@ def _register_routers() -> None:
     api.add_router("/protocols", protocols_router, tags=["protocols"])
     api.add_router("/courses", courses_router, tags=["courses"])
     api.add_router("/appointments", appointments_router, tags=["appointments"])
+    api.add_router("/sessions", sessions_router, tags=["sessions"])
+    api.add_router("/products", products_router, tags=["inventory"])
+    api.add_router("/lots", lots_router, tags=["inventory"])
 
 
 _register_routers()

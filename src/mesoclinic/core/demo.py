@@ -350,6 +350,9 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
         practitioner = User.objects.get(email="practitioner@demo.test")
         clinicians = [practitioner, User.objects.get(email="nurse@demo.test")]
         seed_calendar(clinics=clinics, practitioners=clinicians)
+        from mesoclinic.treatments.demo import seed_inventory
+
+        seed_inventory(organisation=demo, clinics=clinics, admin=admin, today=timezone.localdate())
         demo_patients = []
         for index in progress(range(patients), total=patients, label="Demo Hair Clinic patients"):
             details = _patient_details(rng, clinics, spanish=False, index=index)

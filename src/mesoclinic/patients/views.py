@@ -76,6 +76,25 @@ CHART_TABS = [
 ]
 
 
+def _recall_alerts(patient: Patient) -> list[dict[str, str]]:
+    """One alert per recalled lot the patient received in a signed session (one query)."""
+    from mesoclinic.inventory.selectors import recalled_lots_received
+
+    return [
+        {
+            "level": "error",
+            "text": _("Received %(product)s lot %(lot)s on %(date)s, since recalled: %(reason)s")
+            % {
+                "product": lot.product.name,
+                "lot": lot.lot_number,
+                "date": day.isoformat(),
+                "reason": lot.recall_reason,
+            },
+        }
+        for lot, day in recalled_lots_received(patient_id=patient.pk)
+    ]
+
+
 def _add_encoding_error(request: HttpRequest, form: forms.Form) -> None:
     """Refuse a form body that is not UTF-8.
 
@@ -297,6 +316,10 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
         from mesoclinic.scheduling.course_views import course_tab_context
 
         extra = course_tab_context(workspace=workspace, patient=patient)
+    elif tab == "sessions":
+        from mesoclinic.treatments.views import sessions_tab_context
+
+        extra = sessions_tab_context(patient=patient)
     return render(
         request,
         "patients/chart.html",
@@ -307,7 +330,9 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "tabs": CHART_TABS,
             "tab": tab,
             "tab_label": tabs[tab],
-            "alerts": _screening_alerts(screenings) + _consent_alerts(consents, screenings),
+            "alerts": _recall_alerts(patient)
+            + _screening_alerts(screenings)
+            + _consent_alerts(consents, screenings),
             "consents": consents,
             "screenings": screenings,
             "can_screen": workspace.has_role(*CLINICIANS),

@@ -25,7 +25,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get, patient_get_for_chart
 from mesoclinic.protocols.models import Protocol, ProtocolVersion
 from mesoclinic.scheduling.models import (
-    ACTIVE_STATUSES,
+    HELD_STATUSES,
     Appointment,
     AppointmentType,
     Course,
@@ -223,7 +223,7 @@ def list_courses(request: HttpRequest, params: Query[CourseListParams]) -> list[
     active = {
         a.course_session_id: a
         for a in Appointment.objects.filter(
-            course_session__course__in=courses, status__in=ACTIVE_STATUSES
+            course_session__course__in=courses, status__in=HELD_STATUSES
         ).select_related("room", "practitioner")
     }
     return [course_out(c, [(s, active.get(s.pk)) for s in sessions[c.pk]]) for c in courses]

@@ -22,7 +22,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get
 from mesoclinic.protocols.models import ProtocolVersion
 from mesoclinic.scheduling.models import (
-    ACTIVE_STATUSES,
+    HELD_STATUSES,
     Appointment,
     Course,
     CourseSession,
@@ -235,7 +235,7 @@ def course_tab_context(*, workspace: Workspace, patient: Patient) -> dict[str, A
         .order_by("starts_at")
     ):
         assert a.course_session_id is not None
-        if a.status in ACTIVE_STATUSES:
+        if a.status in HELD_STATUSES:
             active[a.course_session_id] = a
         else:
             a.local_start = a.starts_at.astimezone(a.clinic.tzinfo)  # type: ignore[attr-defined]

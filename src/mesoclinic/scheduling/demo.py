@@ -162,4 +162,7 @@ def _live_until(*, course: Course, now: dt.datetime, rng: random.Random, front_d
             if rng.random() < 0.1:
                 appointment_no_show(appointment=appointment, acting_user=front_desk)
             else:
+                from mesoclinic.treatments.demo import chart_visit
+
                 appointment_check_in(appointment=appointment, acting_user=front_desk)
+                chart_visit(appointment=appointment, rng=rng)

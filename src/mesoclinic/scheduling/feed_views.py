@@ -36,7 +36,7 @@ from mesoclinic.scheduling.feeds import (
 )
 from mesoclinic.scheduling.ics import SELECT_RELATED, appointments_calendar
 from mesoclinic.scheduling.models import (
-    ACTIVE_STATUSES,
+    HELD_STATUSES,
     Appointment,
     AppointmentStatus,
     CalendarFeed,
@@ -46,7 +46,7 @@ from mesoclinic.scheduling.models import (
 FEED_PAST = dt.timedelta(days=30)
 FEED_AHEAD = dt.timedelta(days=365)
 # Active and cancelled: a cancellation must reach calendars that already hold the event.
-SHOWN_STATUSES = (*ACTIVE_STATUSES, AppointmentStatus.CANCELLED)
+SHOWN_STATUSES = (*HELD_STATUSES, AppointmentStatus.CANCELLED)
 
 
 def _appointments(organisation: Organisation) -> QuerySet[Appointment]:

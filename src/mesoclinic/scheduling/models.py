@@ -261,6 +261,8 @@ class CourseSession(models.Model):
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", _("Booked")
     CHECKED_IN = "checked_in", _("Checked in")
+    # The session was charted and signed (treatments.services.session_sign).
+    COMPLETED = "completed", _("Done")
     NO_SHOW = "no_show", _("Missed (no-show)")
     CANCELLED = "cancelled", _("Cancelled")
 
@@ -271,6 +273,9 @@ MAX_APPOINTMENT_LENGTH = dt.timedelta(minutes=480)
 
 # The statuses that hold a slot: the no-double-booking rule covers exactly these.
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+# The statuses of an appointment that is or was the session's visit: the active ones plus
+# done (signed). Pages showing "the appointment of this session" and busy times use these.
+HELD_STATUSES = (*ACTIVE_STATUSES, AppointmentStatus.COMPLETED)
 
 
 class Appointment(TimeStampedModel):
@@ -360,6 +365,7 @@ class CalendarFeed(TimeStampedModel):
 class MessageKind(models.TextChoices):
     REMINDER = "reminder", _("Appointment reminder")
     RECALL = "recall", _("Maintenance recall")
+    AFTERCARE = "aftercare", _("Aftercare sheet")
 
 
 class MessageStatus(models.TextChoices):

@@ -85,6 +85,8 @@ class DueMessage:
     recipient: str
     appointment: Appointment | None = None
     course_session: CourseSession | None = None
+    # treatments.models.AftercareSheet for an aftercare message (the app sits above this one).
+    aftercare_sheet: Any = None
 
 
 @dataclass(frozen=True)
@@ -208,30 +210,29 @@ def _due_recalls(now: dt.datetime) -> list[DueMessage]:
 
 
 def due_messages(*, now: dt.datetime) -> list[DueMessage]:
-    """Every reminder and recall due at ``now``, sent before or not."""
-    return _due_reminders(now) + _due_recalls(now)
+    """Every reminder, recall and aftercare sheet due at ``now``, sent before or not."""
+    from mesoclinic.treatments.mail import due_aftercare
+
+    return _due_reminders(now) + _due_recalls(now) + due_aftercare(now=now)
 
 
 def plan_messages(*, now: dt.datetime | None = None) -> list[PlannedMessage]:
     """What a run at ``now`` would do with each due message. Claims nothing (--dry-run)."""
     now = now or clock.now()
     due = due_messages(now=now)
-    existing = {m.key: m for m in SentMessage.objects.filter(key__in=[d.key for d in due])}
-    planned = []
-    for item in due:
-        row = existing.get(item.key)
-        if row is None:
-            action = Action.SEND
-        elif row.status == MessageStatus.SENT:
-            action = Action.DONE
-        elif row.status == MessageStatus.FAILED:
-            action = Action.RETRY if row.attempts < MAX_ATTEMPTS else Action.GAVE_UP
-        elif row.claimed_at <= now - STUCK_AFTER:
-            action = Action.STUCK
-        else:
-            action = Action.BUSY
-        planned.append(PlannedMessage(due=item, action=action, existing=row))
-    return planned
+    return plan_for(due, now=now)
+
+
+def _action(row: SentMessage | None, now: dt.datetime) -> Action:
+    if row is None:
+        return Action.SEND
+    if row.status == MessageStatus.SENT:
+        return Action.DONE
+    if row.status == MessageStatus.FAILED:
+        return Action.RETRY if row.attempts < MAX_ATTEMPTS else Action.GAVE_UP
+    if row.claimed_at <= now - STUCK_AFTER:
+        return Action.STUCK
+    return Action.BUSY
 
 
 # --- The emails -------------------------------------------------------------------------------
@@ -317,6 +318,10 @@ def build_email(due: DueMessage) -> EmailMessage:
     with translation.override(settings.LANGUAGE_CODE):
         if due.kind == MessageKind.REMINDER:
             return _reminder_email(due)
+        if due.kind == MessageKind.AFTERCARE:
+            from mesoclinic.treatments.mail import aftercare_email
+
+            return aftercare_email(due)
         return _recall_email(due)
 
 
@@ -394,10 +399,27 @@ def send_due_messages(*, now: dt.datetime | None = None) -> SendReport:
     """Send every reminder and recall due at ``now`` (default: the clock) that no run has
     sent or is sending. Safe to run every minute and concurrently; see the module doc."""
     now = now or clock.now()
+    return send_planned(plan_messages(now=now), now=now)
+
+
+def plan_for(due: Iterable[DueMessage], *, now: dt.datetime) -> list[PlannedMessage]:
+    """What to do with these particular due messages (one aftercare sheet, say)."""
+    items = list(due)
+    existing = {m.key: m for m in SentMessage.objects.filter(key__in=[d.key for d in items])}
+    return [
+        PlannedMessage(
+            due=item, action=_action(existing.get(item.key), now), existing=existing.get(item.key)
+        )
+        for item in items
+    ]
+
+
+def send_planned(plan: Iterable[PlannedMessage], *, now: dt.datetime) -> SendReport:
+    """Claim, send and mark each planned message (see the module doc)."""
     report = SendReport()
     connection = get_connection()
     try:
-        for planned in plan_messages(now=now):
+        for planned in plan:
             due = planned.due
             if planned.action == Action.STUCK:
                 report.stuck += 1

@@ -19,6 +19,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.availability import DayRules, Interval, Slot, WeeklyHours, free_slots
 from mesoclinic.scheduling.models import (
     ACTIVE_STATUSES,
+    HELD_STATUSES,
     MAX_APPOINTMENT_LENGTH,
     Absence,
     Appointment,
@@ -159,7 +160,7 @@ def sessions_with_appointments(*, course: Course) -> list[tuple[CourseSession, A
     active = {
         a.course_session_id: a
         for a in Appointment.objects.filter(
-            course_session__course=course, status__in=ACTIVE_STATUSES
+            course_session__course=course, status__in=HELD_STATUSES
         ).select_related("room", "practitioner", "clinic")
     }
     return [(s, active.get(s.pk)) for s in sessions]
@@ -237,7 +238,7 @@ class AvailabilityLoader:
         rows = (
             Appointment.objects.filter(
                 who,
-                status__in=ACTIVE_STATUSES,
+                status__in=HELD_STATUSES,
                 starts_at__lt=ends,
                 # Without a lower bound on starts_at the indexes would read every earlier
                 # appointment of the clinic: the cost would grow with the calendar's history.

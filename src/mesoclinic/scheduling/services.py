@@ -241,7 +241,7 @@ class BookingResult:
     unplaced: list[CourseSession] = field(default_factory=list)
 
 
-def _course_screening(*, patient: Patient, version: ProtocolVersion) -> Screening:
+def course_screening(*, patient: Patient, version: ProtocolVersion) -> Screening:
     """The screening that allows this course, or a DomainError saying what is missing.
 
     The patient's latest screening for the protocol's kind of treatment must allow it
@@ -285,7 +285,7 @@ def _course_screening(*, patient: Patient, version: ProtocolVersion) -> Screenin
     return latest
 
 
-def _check_consents(*, patient: Patient, version: ProtocolVersion) -> None:
+def check_consents(*, patient: Patient, version: ProtocolVersion) -> None:
     from mesoclinic.patients.services import consent_templates_current
 
     templates = [
@@ -354,8 +354,8 @@ def course_create(
         )
     if start_on > today + dt.timedelta(days=366):
         raise DomainError(_("The start date is more than a year ahead."), field="start_on")
-    screening = _course_screening(patient=patient, version=protocol_version)
-    _check_consents(patient=patient, version=protocol_version)
+    screening = course_screening(patient=patient, version=protocol_version)
+    check_consents(patient=patient, version=protocol_version)
     # All the practitioners the booking may use, locked before the clinic (the lock order).
     _lock(
         patient=patient,
@@ -909,6 +909,7 @@ def _set_status(appointment: Appointment, status: str, *, reason: str, acting_us
             AppointmentStatus.CANCELLED: "appointment.cancel",
             AppointmentStatus.CHECKED_IN: "appointment.check_in",
             AppointmentStatus.NO_SHOW: "appointment.no_show",
+            AppointmentStatus.COMPLETED: "appointment.complete",
         }[AppointmentStatus(status)],
         actor=acting_user,
         organisation=appointment.organisation,
@@ -935,8 +936,9 @@ def _locked(appointment: Appointment) -> Appointment:
 
 @transaction.atomic
 def appointment_check_in(*, appointment: Appointment, acting_user: User) -> Appointment:
-    """The patient has arrived. Allowed on the appointment's day; a course session counts
-    as done that day and the rest of the course is re-planned from it."""
+    """The patient has arrived. Allowed on the appointment's day. The course advances
+    when the session is charted and signed (``appointment_complete``), not here: a patient
+    who arrives but is not treated (a pre-check failed) has had no session."""
     appointment = _locked(appointment)
     if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict(
@@ -947,15 +949,34 @@ def appointment_check_in(*, appointment: Appointment, acting_user: User) -> Appo
     if clock.today_in(appointment.clinic.tzinfo) != day:
         raise DomainError(_("A patient can be checked in only on the day of the appointment."))
     _set_status(appointment, AppointmentStatus.CHECKED_IN, reason="", acting_user=acting_user)
+    return appointment
+
+
+def appointment_complete(*, appointment: Appointment, acting_user: User) -> Appointment:
+    """The visit's session was signed (treatments.services.session_sign, whose transaction
+    this joins): the appointment is done, its course session is done on the appointment's
+    date, the rest of the course is re-planned from it, and a course with nothing left
+    is completed."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("appointment_complete must run inside the signature's transaction")
+    appointment = _locked(appointment)
+    if appointment.status not in ACTIVE_STATUSES:
+        raise Conflict(
+            _("This appointment is %(status)s; it cannot be completed.")
+            % {"status": appointment.get_status_display().lower()}
+        )
+    _set_status(appointment, AppointmentStatus.COMPLETED, reason="", acting_user=acting_user)
     session = appointment.course_session
     if session is not None:
         session.status = SessionStatus.DONE
-        session.done_on = day
+        session.done_on = _local_date(appointment.starts_at, appointment.clinic)
         session.not_before = None
         session.save(update_fields=["status", "done_on", "not_before"])
         course = session.course
         _replan(course)
-        if not course.sessions.exclude(status=SessionStatus.DONE).exists():
+        if not course.sessions.exclude(
+            status__in=[SessionStatus.DONE, SessionStatus.CANCELLED]
+        ).exists():
             course.status = CourseStatus.COMPLETED
             course.save(update_fields=["status", "updated_at"])
     return appointment

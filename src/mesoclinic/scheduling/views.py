@@ -83,6 +83,7 @@ STATUS_CLASS = {
     AppointmentStatus.BOOKED: "booked",
     AppointmentStatus.CHECKED_IN: "checked-in",
     AppointmentStatus.NO_SHOW: "missed",
+    AppointmentStatus.COMPLETED: "done",
     AppointmentStatus.CANCELLED: "cancelled",
 }
 
@@ -459,6 +460,35 @@ def _calendar(
     )
 
 
+def _chart_context(
+    appointment: Appointment, *, workspace: Workspace, today: dt.date, local_day: dt.date
+) -> dict[str, Any]:
+    """The appointment's session chart, and whether one can be opened now (by a clinician,
+    from the appointment's day on, while it is booked or checked in)."""
+    from mesoclinic.accounts.access import CLINICIANS
+    from mesoclinic.protocols.models import ProtocolVersion
+    from mesoclinic.treatments.selectors import current_session_of
+
+    chart = current_session_of(appointment_id=appointment.pk)
+    can_chart = (
+        chart is None
+        and workspace.can_write
+        and workspace.has_role(*CLINICIANS)
+        and appointment.status in ACTIVE_STATUSES
+        and local_day <= today
+    )
+    versions = []
+    if can_chart and appointment.course_session_id is None:
+        versions = list(
+            ProtocolVersion.objects.filter(
+                protocol__organisation=workspace.organisation,
+                protocol__is_active=True,
+                current_of__isnull=False,
+            ).order_by("name")
+        )
+    return {"chart": chart, "can_chart": can_chart, "chart_versions": versions}
+
+
 def _calendar_url(**params: Any) -> str:
     query = {k: v for k, v in params.items() if v not in (None, "")}
     return reverse("calendar") + ("?" + urlencode(query) if query else "")
@@ -581,6 +611,9 @@ def _appointment_page(
             clinic=appointment.clinic_id
             if appointment.clinic_id != getattr(workspace.clinic, "pk", None)
             else None,
+        ),
+        **_chart_context(
+            appointment, workspace=workspace, today=today, local_day=local_start.date()
         ),
         "can_check_in": can_write and is_booked and local_start.date() == today,
         "can_no_show": can_write and is_booked and today >= local_start.date(),
