@@ -6,10 +6,12 @@
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/mesoclinic_bench_charting \\
         .venv/bin/python bench/charting.py --injections 1000000
 
-One organisation with 2 clinics and 3 practitioners each, 5 treatment products with 40 lots
+One organisation with 2 clinics and 6 practitioners each, 5 treatment products with 40 lots
 each (200 lots), and a charted history: ``--injections`` (or BENCH_INJECTIONS, default
 1,000,000) injection lines, 4 to a session revision, so 250,000 revisions of about 238,000
-visits over the three years before Monday 4 January 2027. One visit in 20 was amended (its
+visits over the four years before Monday 4 January 2027 (each in a free 45-minute slot of
+one practitioner, no patient in two places at once: PostgreSQL's exclusion constraints hold
+for the drafts' checked-in appointments). One visit in 20 was amended (its
 first revision superseded by a second that corrects the lot of two lines, so the "current"
 filter matters) and one in 200 is still a draft. One patient per 10 lines (100,000), a
 fifth of them regulars who come five times as often. Lot use is skewed: 5 popular lots
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import random
 import re
@@ -51,7 +54,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -110,9 +113,12 @@ from mesoclinic.treatments.selectors import (  # noqa: E402
 
 SLUG = "bench-charting"
 NOW = dt.datetime(2027, 1, 4, 7, 0, tzinfo=dt.UTC)  # the history ends the day before
-HISTORY_DAYS = 3 * 365
+HISTORY_DAYS = 4 * 365  # at least: longer when the calendar would be over FULL
+SLOTS_PER_DAY = 16  # 45-minute visits from 08:00 to 20:00, every day
+SLOT_MINUTES = 45
+FULL = 0.85  # the share of the practitioners' slots the history books at most
 CLINICS = 2
-PRACTITIONERS = 3  # per clinic
+PRACTITIONERS = 6  # per clinic
 PRODUCTS = 5
 LOTS_PER_PRODUCT = 40
 POPULAR_LOTS = 5  # lots used POPULAR_WEIGHT times as often as the others
@@ -304,11 +310,7 @@ def chart_history(
     """Bulk-load visits (completed appointments), their session revisions and lines until
     ``injections`` lines are charted."""
     memberships = Membership.objects.filter(organisation=organisation, role=Role.PRACTITIONER)
-    staff: dict[int, list[int]] = {}
-    for m in memberships.order_by("user__email"):
-        assert m.default_clinic_id is not None
-        staff.setdefault(m.default_clinic_id, []).append(m.user_id)
-    clinic_ids = sorted(staff)
+    chairs = [(m.user_id, m.default_clinic_id) for m in memberships.order_by("user__email")]
     versions = list(
         ProtocolVersion.objects.filter(
             protocol__organisation=organisation, current_of__isnull=False, area="scalp"
@@ -331,6 +333,26 @@ def chart_history(
     visits = revisions * AMENDED_EVERY // (AMENDED_EVERY + 1)
     while visits + _amended_before(visits) < revisions:  # land on the line count
         visits += 1
+    # Every visit takes a free slot of one practitioner, and a patient is never in two
+    # places at once: PostgreSQL's exclusion constraints refuse overlapping active
+    # appointments (the drafts' checked-in ones), and the calendar stays plausible.
+    days = max(HISTORY_DAYS, math.ceil(visits / (len(chairs) * SLOTS_PER_DAY * FULL)))
+    slots = rng.sample(range(days * SLOTS_PER_DAY * len(chairs)), visits)
+    busy: set[tuple[int, int]] = set()  # (patient, time slot)
+    first_slot = (NOW - dt.timedelta(days=days)).replace(hour=8, minute=0)
+
+    def booked(number: int, slot: int) -> Visit:
+        practitioner_id, clinic_id = chairs[slot % len(chairs)]
+        when = slot // len(chairs)
+        while True:
+            patient_id = rng.choices(patient_ids, cum_weights=patient_cum)[0]
+            if (patient_id, when) not in busy:
+                busy.add((patient_id, when))
+                break
+        day, minutes = divmod(when, SLOTS_PER_DAY)
+        starts_at = first_slot + dt.timedelta(days=day, minutes=SLOT_MINUTES * minutes)
+        return Visit(number, patient_id, practitioner_id, clinic_id, starts_at)
+
     batches = range(0, visits, BATCH)
     label = f"Charting {visits} visits"
     for start in progress(batches, total=len(batches), label=label):
@@ -339,10 +361,7 @@ def chart_history(
             _chart_batch(
                 rng,
                 organisation=organisation,
-                numbers=range(start, start + size),
-                patients=rng.choices(patient_ids, cum_weights=patient_cum, k=size),
-                staff=staff,
-                clinic_ids=clinic_ids,
+                visits=[booked(n, slots[n]) for n in range(start, start + size)],
                 versions=versions,
                 session_type=session_type,
                 zones=zones,
@@ -350,6 +369,14 @@ def chart_history(
                 lots=lots,
                 lot_cum=lot_cum,
             )
+
+
+class Visit(NamedTuple):
+    number: int
+    patient_id: int
+    practitioner_id: int
+    clinic_id: int | None
+    starts_at: dt.datetime
 
 
 def _cumulative(weights: list[float] | list[int]) -> list[float]:
@@ -377,10 +404,7 @@ def _chart_batch(
     rng: random.Random,
     *,
     organisation: Organisation,
-    numbers: range,
-    patients: list[int],
-    staff: dict[int, list[int]],
-    clinic_ids: list[int],
+    visits: list[Visit],
     versions: list[ProtocolVersion],
     session_type: AppointmentType,
     zones: list[str],
@@ -389,10 +413,7 @@ def _chart_batch(
     lot_cum: list[float],
 ) -> None:
     plans = []
-    for number, patient_id in zip(numbers, patients, strict=True):
-        clinic_id = clinic_ids[number % len(clinic_ids)]
-        day = NOW - dt.timedelta(days=1 + rng.randrange(HISTORY_DAYS))
-        starts_at = day.replace(hour=8) + dt.timedelta(minutes=15 * rng.randrange(40))
+    for number, patient_id, practitioner_id, clinic_id, starts_at in visits:
         first, second = rng.choices(lots, cum_weights=lot_cum, k=2)
         if rng.random() < 0.5:
             second = first
@@ -401,7 +422,7 @@ def _chart_batch(
                 "number": number,
                 "patient_id": patient_id,
                 "clinic_id": clinic_id,
-                "practitioner_id": rng.choice(staff[clinic_id]),
+                "practitioner_id": practitioner_id,
                 "starts_at": starts_at,
                 "version": versions[number % len(versions)],
                 "lots": [first, first, second, second],

@@ -426,22 +426,23 @@ def test_product_names_are_unique_in_the_organisation(world):
         ("  a2417-b ", "A2417-B"),
         ("24/117.3", "24/117.3"),
         ("X" * 40, "X" * 40),
-        ("", None),
-        ("   ", None),
-        ("AB 12", None),
-        ("-AB12", None),
-        ("AB'12", None),
-        ("AB\x0012", None),
-        ("ÄB12", None),
-        ("X" * 41, None),
+        ("", "Enter the lot number"),
+        ("   ", "Enter the lot number"),
+        ("AB 12", "contains a space"),
+        ("AB'12", 'contains "\'"'),
+        ("AB\x0012", "contains a control character"),
+        ("ÄB12", "contains 'Ä'"),
+        ("-AB12", "starts with a letter or a digit"),
+        ("X" * 41, "at most 40 characters; this one has 41"),
     ],
 )
 def test_clean_lot_number(raw, expected):
-    if expected is None:
-        with pytest.raises(ValueError):
-            clean_lot_number(raw)
-    else:
+    if raw.strip() and expected == raw.strip().upper():
         assert clean_lot_number(raw) == expected
+    else:
+        with pytest.raises(ValueError) as caught:
+            clean_lot_number(raw)
+        assert expected in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def make_content(
 ) -> SessionContent:
     """A chart of ``zones`` (code, mL): nappage 2 mm deep with a 4 mm 30 G needle, Hair
     cocktail from ``lot`` ("a": HC-2401, "b": HC-2402, a Lot, or None)."""
-    chosen = {"a": stocked.lot_a, "b": stocked.lot_b}.get(lot, lot) if isinstance(lot, str) else lot
+    chosen = {"a": stocked.lot_a, "b": stocked.lot_b}[lot] if isinstance(lot, str) else lot
     line_fields = {
         key: fields.pop(key)
         for key in ("technique", "depth_mm", "needle_gauge", "needle_length_mm", "points")
@@ -156,7 +156,7 @@ def make_content(
             technique=line_fields.get("technique", "nappage"),
             volume_ml=volume,
             product=product or stocked.product,
-            lot=chosen,  # type: ignore[arg-type]
+            lot=chosen,
             depth_mm=line_fields.get("depth_mm", Decimal("2")),
             needle_gauge=line_fields.get("needle_gauge", 30),
             needle_length_mm=line_fields.get("needle_length_mm", Decimal("4")),

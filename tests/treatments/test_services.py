@@ -36,6 +36,8 @@ from mesoclinic.scheduling.models import SessionStatus as CourseSessionStatus
 from mesoclinic.scheduling.services import appointment_book, appointment_cancel, appointment_no_show
 from mesoclinic.screening.models import Screening
 from mesoclinic.treatments import mail as aftercare_mail
+from mesoclinic.treatments import services
+from mesoclinic.treatments.images import prepare_photo
 from mesoclinic.treatments.models import (
     AftercareSheet,
     Injection,
@@ -45,6 +47,8 @@ from mesoclinic.treatments.models import (
 from mesoclinic.treatments.services import (
     LineInput,
     SessionContent,
+    photo_add,
+    session_amend,
     session_open,
     session_prechecks,
     session_sign,
@@ -787,17 +791,68 @@ def test_a_lot_in_date_on_the_session_day_can_be_signed_the_day_after(
     assert stock(today_only) == D("7.50")
 
 
-def test_a_signature_and_its_audit_event_commit_together(
-    world, stocked, todays_appointment, chart_content, monkeypatch
+def _open(world, appointment, chart_content):
+    return lambda: session_open(appointment=appointment, acting_user=world.paul)
+
+
+def _update(world, appointment, chart_content):
+    session = session_open(appointment=appointment, acting_user=world.paul)
+    return lambda: session_update(session=session, content=chart_content(), acting_user=world.paul)
+
+
+def _sign(world, appointment, chart_content):
+    session = charted(world, appointment, chart_content())
+    return lambda: session_sign(session=session, acting_user=world.paul)
+
+
+def _amend(world, appointment, chart_content):
+    session = signed(world, appointment, chart_content())
+    return lambda: session_amend(
+        session=session, content=chart_content(lot="b"), reason="Lot", acting_user=world.paul
+    )
+
+
+def _photo(world, appointment, chart_content):
+    from tests.treatments.test_images import LIMIT, png
+
+    session = session_open(appointment=appointment, acting_user=world.paul)
+    photo = prepare_photo(png((10, 10)), max_bytes=LIMIT)
+    return lambda: photo_add(session=session, moment="before", photo=photo, acting_user=world.paul)
+
+
+@pytest.mark.parametrize(
+    ("prepare", "action"),
+    [
+        (_open, "session.open"),
+        (_update, "session.update"),
+        (_sign, "session.sign"),
+        (_amend, "session.amend"),
+        (_photo, "photo.add"),
+    ],
+    ids=["open", "update", "sign", "amend", "photo"],
+)
+def test_each_write_and_its_audit_event_commit_together(
+    world, stocked, todays_appointment, chart_content, monkeypatch, prepare, action
 ):
-    session = charted(world, todays_appointment, chart_content())
+    write = prepare(world, todays_appointment, chart_content)
+    real = services.audit_record
+    recorded: list[str] = []
 
     def broken(**kwargs: Any) -> None:
+        recorded.append(kwargs["action"])
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr("mesoclinic.treatments.services.audit_record", broken)
+    monkeypatch.setattr(services, "audit_record", broken)
     with nothing_changed(), pytest.raises(RuntimeError):
-        session_sign(session=session, acting_user=world.paul)
+        write()
+    assert recorded[-1] == action
+
+    # With the audit trail working the same call writes, with exactly its one event.
+    monkeypatch.setattr(services, "audit_record", real)
+    events = AuditEvent.objects.count()
+    write()
+    assert AuditEvent.objects.count() == events + 1 + (action == "session.sign")
+    assert AuditEvent.objects.filter(action=action).exists()
 
 
 def _content_of(stocked, count: int) -> SessionContent:

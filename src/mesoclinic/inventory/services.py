@@ -3,8 +3,9 @@
 Stock changes lock the ``Stock`` row (``SELECT ... FOR UPDATE``), check, write the new
 quantity and a ``StockMovement`` in one transaction; the CHECK constraint
 ``stock_not_negative`` backs the check, so two sessions taking the last millilitres at once
-cannot both succeed. Rows are locked in (lot id, clinic id) order so that two
-transactions touching the same lots never wait on each other in a cycle.
+cannot both succeed. Rows are locked in (lot id, clinic id) order, a lot's row before its
+stock rows (``lot_receive``, ``stock_consume``), so that two transactions touching the same
+lots never wait on each other in a cycle.
 """
 
 from __future__ import annotations
@@ -453,7 +454,9 @@ def stock_consume(
     Must run inside the caller's transaction (the signature or amendment it belongs to).
     Lots that are taken from must be usable on ``on`` (not recalled, not expired) and in
     stock; the first that is not raises a DomainError/Conflict naming it, and the caller's
-    transaction rolls back whatever was taken before it.
+    transaction rolls back whatever was taken before it. The lots are read again under a
+    lock, so the ``Lot`` objects in ``uses`` may be stale: a recall committed since they were
+    loaded is honoured.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_consume must run inside the session's transaction")
@@ -469,10 +472,11 @@ def stock_consume(
     # The lots as they are now, locked in id order (before their stock rows, as lot_receive
     # does): a recall committed after the caller loaded its Lot objects is seen, and a recall
     # arriving now waits for this session to commit (then lists it). NO KEY: rows that only
-    # reference the lot (injections of other drafts) are not held up.
+    # reference the lot (injections of other drafts) are not held up. OF self: the lots'
+    # rows only, not their product's, which every signature of that product would queue on.
     fresh = {
         lot.pk: lot
-        for lot in Lot.objects.select_for_update(no_key=True)
+        for lot in Lot.objects.select_for_update(no_key=True, of=("self",))
         .filter(pk__in=wanted)
         .select_related("product")
         .order_by("pk")

@@ -21,15 +21,30 @@ def clean_lot_number(raw: str) -> str:
     value = (raw or "").strip().upper()
     if not value:
         raise ValueError(_("Enter the lot number printed on the pack."))
-    if not LOT_NUMBER_RE.match(value):
+    if LOT_NUMBER_RE.match(value):
+        return value
+    bad = next((c for c in value if not (c.isascii() and (c.isalnum() or c in "-./"))), None)
+    if bad is not None:
+        what = (
+            _("a space")
+            if bad.isspace()
+            else repr(bad)
+            if bad.isprintable()
+            else _("a control character")
+        )
         raise ValueError(
             _(
-                "A lot number has 1 to 40 letters, digits, '-', '.' or '/', starting with "
-                "a letter or digit; %(value)s has other characters."
+                "A lot number has only letters, digits, '-', '.' and '/'; this one "
+                "contains %(what)s."
             )
-            % {"value": repr(raw)[:60]}
+            % {"what": what}
         )
-    return value
+    if len(value) > 40:
+        raise ValueError(
+            _("A lot number has at most 40 characters; this one has %(count)d.")
+            % {"count": len(value)}
+        )
+    raise ValueError(_("A lot number starts with a letter or a digit."))
 
 
 def clean_quantity(raw: object, *, allow_negative: bool = False) -> Decimal:

@@ -233,7 +233,7 @@ def _initial_lot(request: HttpRequest, workspace: Workspace) -> dict[str, Any]:
     if wanted.isdigit():
         lot = lots_of(workspace.organisation).filter(pk=int(wanted)).first()
         if lot is not None:
-            initial["lot"] = lot.pk
+            initial["lot"] = lot
     return initial
 
 
@@ -281,6 +281,14 @@ def inventory_receive(request: HttpRequest) -> HttpResponse:
         wanted = request.GET.get("product", "")
         if wanted.isdigit():
             initial["product"] = int(wanted)
+        # "Receive more" on a lot page: the same lot, as printed on its packs.
+        same = _initial_lot(request, workspace).get("lot")
+        if same is not None:
+            initial.update(
+                product=same.product_id,
+                lot_number=same.lot_number,
+                expires_on=same.expires_on,
+            )
         form = ReceiveForm(initial=initial, **options)
     return render(
         request,

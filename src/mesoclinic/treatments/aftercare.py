@@ -471,15 +471,18 @@ def sheet_text(sheet: AftercareSheet) -> str:
                 sheet.set.expected_reactions,
             )
         )
+    names = {"clinic": sheet.clinic_name, "phone": sheet.clinic_phone}
+    # A clinic without a phone number on record: name the clinic, never "call X on ".
+    if sheet.clinic_phone:
+        when = gettext("When to call the clinic. Call %(clinic)s on %(phone)s if you notice:")
+        worry = gettext("If anything worries you, call %(clinic)s on %(phone)s.")
+    else:
+        when = gettext("When to call the clinic. Contact %(clinic)s if you notice:")
+        worry = gettext("If anything worries you, contact %(clinic)s.")
     parts.append(
-        _section(
-            gettext("When to call the clinic. Call %(clinic)s on %(phone)s if you notice:")
-            % {"clinic": sheet.clinic_name, "phone": sheet.clinic_phone},
-            sheet.set.call_the_clinic,
-        )
+        _section(when % names, sheet.set.call_the_clinic)
         if sheet.set.call_the_clinic
-        else gettext("If anything worries you, call %(clinic)s on %(phone)s.")
-        % {"clinic": sheet.clinic_name, "phone": sheet.clinic_phone}
+        else worry % names
     )
 
     if sheet.home_care:

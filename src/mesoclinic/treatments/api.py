@@ -347,7 +347,7 @@ def sign_session(request: HttpRequest, session_id: int) -> dict[str, Any]:
     lot has too little stock at the clinic. Nothing is written unless all of it succeeds."""
     workspace = _charter(request)
     session = session_get(workspace=workspace, session_id=session_id)
-    session_sign(session=session, acting_user=workspace.user)
+    _charting("", lambda: session_sign(session=session, acting_user=workspace.user))
     return _detail(workspace, session_id)
 
 

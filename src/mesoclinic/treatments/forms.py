@@ -152,7 +152,7 @@ class SessionChartForm(forms.Form):
                 label=_("Needle (G)"), required=False, min_value=1, max_value=99
             )
             self.fields[f"{prefix}-needle_length_mm"] = _decimal(
-                _("Needle length (mm)"), max_value="99"
+                _("Needle length, mm"), max_value="99"
             )
             self.fields[f"{prefix}-points"] = forms.IntegerField(
                 label=_("Points"), required=False, min_value=0, max_value=100000

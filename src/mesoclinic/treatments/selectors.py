@@ -25,8 +25,6 @@ def session_queryset(*, organisation_id: int) -> QuerySet[TreatmentSession]:
         "protocol_version",
         "anaesthesia_product",
         "signed_by",
-        "created_by",
-        "course_session",
     )
 
 

@@ -384,8 +384,12 @@ def _is_clinician(user: User, organisation_id: int) -> bool:
 
 
 def _locked(session: TreatmentSession) -> TreatmentSession:
+    # OF self: only the session's row. The joined rows are read, not locked: PostgreSQL
+    # refuses FOR UPDATE on the nullable side of an outer join (anaesthesia_product), and
+    # locking the patient and clinic here would take the booking locks out of their order
+    # (appointment_complete takes them, in order, during the signature).
     return (
-        TreatmentSession.objects.select_for_update()
+        TreatmentSession.objects.select_for_update(of=("self",))
         .select_related(
             "patient",
             "clinic",
@@ -524,7 +528,8 @@ def session_open(
     cancelled or missed.
     """
     appointment = (
-        Appointment.objects.select_for_update()
+        # OF self: the appointment's row only (course_session is an outer join).
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("clinic", "patient", "course_session__course__protocol_version")
         .get(pk=appointment.pk)
     )
@@ -611,6 +616,14 @@ def session_update(
     if not _is_clinician(acting_user, session.organisation_id):
         raise DomainError(_("Only a practitioner can chart a session."))
     _validate(session=session, content=content)
+    # A product taken out of use is not charted any more; an amendment of an older
+    # session may still name it (it is what was given then).
+    for index, line in enumerate(content.lines):
+        if not line.product.is_active:
+            raise DomainError(
+                _("%(product)s is no longer in use.") % {"product": line.product.name},
+                field=f"lines.{index}.product",
+            )
     before = SessionContent.of(session).as_json()
     _write_content(session, content)
     session.save()
@@ -721,13 +734,10 @@ def session_sign(
         raise Conflict(_("This session is signed already."))
     if not _is_clinician(acting_user, session.organisation_id):
         raise DomainError(_("Only a practitioner can sign a session."))
-    failing = [
-        c
-        for c in session_prechecks(
-            patient=session.patient, protocol_version=session.protocol_version
-        )
-        if not c.ok
-    ]
+    prechecks = session_prechecks(
+        patient=session.patient, protocol_version=session.protocol_version
+    )
+    failing = [c for c in prechecks if not c.ok]
     if failing:
         raise DomainError(
             _("Cannot sign: %(reasons)s") % {"reasons": " ".join(c.message for c in failing)},
@@ -763,12 +773,7 @@ def session_sign(
     session.status = SessionStatus.SIGNED
     session.signed_at = clock.now()
     session.signed_by = acting_user
-    session.prechecks = [
-        c.as_json()
-        for c in session_prechecks(
-            patient=session.patient, protocol_version=session.protocol_version
-        )
-    ]
+    session.prechecks = [c.as_json() for c in prechecks]
     session.save()
     appointment_complete(appointment=session.appointment, acting_user=acting_user)
     sheet = _sheet_for(session, lines)
@@ -899,6 +904,8 @@ def photo_add(
     """Attach a photo (already stripped of metadata by ``images.prepare_photo``) to a
     draft. A signed session's photos are part of what was signed."""
     session = _locked(session)
+    if not _is_clinician(acting_user, session.organisation_id):
+        raise DomainError(_("Only a practitioner can add photos to a chart."))
     if session.is_signed:
         raise Conflict(_("This session is signed; photos can no longer be added."))
     if moment not in PhotoMoment.values:
@@ -944,6 +951,8 @@ def photo_add(
 def photo_remove(*, photo: SessionPhoto, acting_user: User) -> None:
     """Remove a photo from a draft (a wrong patient, a blurred shot)."""
     session = _locked(photo.session)
+    if not _is_clinician(acting_user, session.organisation_id):
+        raise DomainError(_("Only a practitioner can remove photos from a chart."))
     if session.is_signed:
         raise Conflict(_("This session is signed; its photos cannot be removed."))
     audit_record(
