@@ -216,7 +216,12 @@ def test_product_clashes_and_foreign_formulations_are_refused(world, stocked, cl
         assert "exists already" in field_messages(body, "name")[0]
         body = problem(client.post(PRODUCTS, product_body(formulation_id=theirs.pk)), 422)
         assert field_messages(body, "formulation_id")
-        body = problem(client.patch(f"{PRODUCTS}/{stocked['product'].pk}", {"unit": "g"}), 409)
+        body = problem(client.patch(f"{PRODUCTS}/{stocked['product'].pk}", {"unit": "g"}), 422)
+        assert "count it in mL" in field_messages(body, "unit")[0]
+        body = problem(
+            client.patch(f"{PRODUCTS}/{stocked['product'].pk}", {"kind": "supply", "unit": "g"}),
+            409,
+        )
         assert "its unit cannot change" in field_messages(body, "unit")[0]
         body = problem(client.patch(f"{PRODUCTS}/{stocked['product'].pk}", {"name": None}), 422)
         assert field_messages(body, "name") == ["The name cannot be null."]

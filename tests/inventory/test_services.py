@@ -11,7 +11,7 @@ from django.db import transaction
 
 from mesoclinic.core.errors import Conflict, DomainError
 from mesoclinic.core.models import AuditEvent
-from mesoclinic.inventory.models import Lot, MovementKind, Stock, StockMovement
+from mesoclinic.inventory.models import Lot, MovementKind, Product, Stock, StockMovement
 from mesoclinic.inventory.selectors import alerts
 from mesoclinic.inventory.services import (
     LotUse,
@@ -397,14 +397,47 @@ def test_uses_by_lot_sums_lines_per_lot_and_skips_lines_without_one(world):
 
 
 def test_a_products_unit_cannot_change_once_it_has_stock(world):
-    product = make_product(world)
+    product = make_product(world, kind="supply", unit="piece")
     product_update(product=product, unit="unit", acting_user=world.alice)
     receive(world, product)
     with pytest.raises(Conflict, match="its unit cannot change"):
-        product_update(product=product, unit="ml", acting_user=world.alice)
+        product_update(product=product, unit="g", acting_user=world.alice)
     product_update(product=product, name="Renamed", acting_user=world.alice)
     product.refresh_from_db()
     assert (product.name, product.unit) == ("Renamed", "unit")
+
+
+@pytest.mark.parametrize("unit", ["unit", "piece", "g"])
+def test_a_treatment_product_is_counted_in_ml(world, unit):
+    # Charted volumes are taken from stock as they are: a treatment in pieces would be
+    # decremented by millilitres.
+    with pytest.raises(DomainError, match="count it in mL"):
+        make_product(world, "Cocktail", kind="treatment", unit=unit)
+    supply = make_product(world, "Cream", kind="supply", unit=unit)
+    with pytest.raises(DomainError, match="count it in mL"):
+        product_update(product=supply, kind="treatment", acting_user=world.alice)
+    assert Product.objects.filter(name="Cocktail").count() == 0
+
+
+def test_a_recalled_lots_stock_can_only_go_down(world):
+    product = make_product(world)
+    lot = receive(world, product)
+    lot_recall(lot=lot, reason="Manufacturer notice", acting_user=world.alice)
+    with pytest.raises(Conflict, match="can only go down"):
+        stock_adjust(
+            lot=lot,
+            clinic=world.acme_city,
+            delta=Decimal("1"),
+            reason="found",
+            acting_user=world.alice,
+        )
+    stock_adjust(
+        lot=lot,
+        clinic=world.acme_city,
+        delta=Decimal("-1"),
+        reason="set aside",
+        acting_user=world.alice,
+    )
 
 
 def test_product_names_are_unique_in_the_organisation(world):

@@ -20,6 +20,7 @@ from mesoclinic.protocols.models import Area, Formulation, Protocol, ProtocolVer
 from mesoclinic.protocols.services import ProtocolContent, protocol_defaults_install
 from mesoclinic.scheduling.planner import CourseShape
 from mesoclinic.screening.models import KIND_CHOICES
+from mesoclinic.treatments.aftercare import default_set, set_to_json
 
 CLAIMS = ("effective", "proven", "guaranteed", "regrow")
 TEMPLATES = Path(__file__).resolve().parents[2] / "src/mesoclinic/templates/protocols"
@@ -163,7 +164,11 @@ def test_a_new_organisation_gets_every_shipped_protocol_with_its_sources(db):
         assert version.number == 1
         assert protocol.is_active
         data = by_code[protocol.code]
-        assert asdict(ProtocolContent.of(version)) == asdict(ProtocolContent.from_data(data))
+        # The shipped aftercare set for its area and kind is stored with the version.
+        aftercare = set_to_json(default_set(area=data["area"], kind=data["kind"]))
+        assert asdict(ProtocolContent.of(version)) == asdict(
+            ProtocolContent.from_data({**data, "aftercare": aftercare})
+        )
         for group in sourced_groups(data):
             assert version.source_of(group)
         for snapshot in version.formulations:

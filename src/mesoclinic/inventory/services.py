@@ -27,6 +27,8 @@ from mesoclinic.inventory.models import (
     Lot,
     MovementKind,
     Product,
+    ProductKind,
+    ProductUnit,
     Stock,
     StockMovement,
 )
@@ -56,6 +58,15 @@ def _check_organisation(organisation: Organisation, *objects: object) -> None:
             raise DomainError(_("That belongs to another organisation."))
 
 
+def _check_treatment_unit(*, kind: str, unit: str) -> None:
+    # Sessions chart injected volumes in mL and take them from stock as they are: a
+    # treatment product counted in pieces or grams would be decremented by millilitres.
+    if kind == ProductKind.TREATMENT and unit != ProductUnit.ML:
+        raise DomainError(
+            _("A treatment product is injected by volume: count it in mL."), field="unit"
+        )
+
+
 @transaction.atomic
 def product_create(
     *,
@@ -70,6 +81,7 @@ def product_create(
     acting_user: User,
 ) -> Product:
     _check_organisation(organisation, formulation)
+    _check_treatment_unit(kind=kind, unit=unit)
     if low_stock_threshold < 0:
         raise DomainError(_("The threshold cannot be negative."), field="low_stock_threshold")
     if Product.objects.filter(organisation=organisation, name=name).exists():
@@ -106,11 +118,14 @@ def product_create(
 def product_update(*, product: Product, acting_user: User, **fields: object) -> Product:
     """Change the given fields (names from PRODUCT_FIELDS). The unit cannot change once
     the product has lots: every quantity already recorded is in the old unit."""
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
     unknown = set(fields) - set(PRODUCT_FIELDS)
     if unknown:
         raise ValueError(f"product_update: unknown fields {sorted(unknown)}")
     _check_organisation(product.organisation, fields.get("formulation"))
+    _check_treatment_unit(
+        kind=str(fields.get("kind", product.kind)), unit=str(fields.get("unit", product.unit))
+    )
     threshold = fields.get("low_stock_threshold")
     if isinstance(threshold, Decimal) and threshold < 0:
         raise DomainError(_("The threshold cannot be negative."), field="low_stock_threshold")
@@ -234,7 +249,11 @@ def lot_receive(
     _check_organisation(product.organisation, clinic)
     _positive(quantity)
     lot_number = lot_number.strip().upper()
-    lot = Lot.objects.select_for_update().filter(product=product, lot_number=lot_number).first()
+    lot = (
+        Lot.objects.select_for_update(no_key=True)
+        .filter(product=product, lot_number=lot_number)
+        .first()
+    )
     if lot is None:
         try:
             # A savepoint: a concurrent first receipt of the same number waits on the unique
@@ -248,7 +267,9 @@ def lot_receive(
                     supplier=supplier,
                 )
         except IntegrityError:
-            lot = Lot.objects.select_for_update().get(product=product, lot_number=lot_number)
+            lot = Lot.objects.select_for_update(no_key=True).get(
+                product=product, lot_number=lot_number
+            )
     if lot.is_recalled:
         raise Conflict(
             _("Lot %(lot)s is recalled; it cannot be received.") % {"lot": lot_number},
@@ -301,6 +322,12 @@ def stock_adjust(
         raise DomainError(_("A quantity of zero changes nothing."), field="quantity")
     if not reason.strip():
         raise DomainError(_("Say why the stock is adjusted."), field="reason")
+    if delta > 0 and Lot.objects.filter(pk=lot.pk, recalled_at__isnull=False).exists():
+        # Adding to a recalled lot would be receiving it by another door.
+        raise Conflict(
+            _("Lot %(lot)s is recalled; its stock can only go down.") % {"lot": lot.lot_number},
+            field="quantity",
+        )
     stock = _locked_stock(lot=lot, clinic=clinic, create=delta > 0)
     if stock is None:
         raise Conflict(
@@ -394,7 +421,8 @@ def stock_transfer(
 def lot_recall(*, lot: Lot, reason: str, acting_user: User) -> Lot:
     """Mark a lot recalled: from now on it cannot be charted, received or moved, and the
     charts of the patients who received it show an alert."""
-    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    # NO KEY: the stock movements that reference the lot take KEY SHARE locks on it.
+    lot = Lot.objects.select_for_update(no_key=True).get(pk=lot.pk)
     if lot.is_recalled:
         raise Conflict(_("Lot %(lot)s is recalled already.") % {"lot": lot.lot_number})
     if not reason.strip():

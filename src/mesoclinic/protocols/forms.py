@@ -25,6 +25,20 @@ from mesoclinic.scheduling.planner import (
     MAX_REVIEW_AFTER_DAYS,
 )
 from mesoclinic.screening.models import KIND_CHOICES
+from mesoclinic.treatments.aftercare import (
+    EVIDENCE_LABELS,
+    SECTIONS,
+    AftercareLine,
+    AftercareSet,
+    set_to_json,
+)
+from mesoclinic.treatments.aftercare_sets import (
+    MAX_LINES_PER_SECTION,
+    TEXT_MAX_CHARS,
+    aftercare_set_for,
+    check_set,
+    claim_in,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -52,6 +66,153 @@ SOURCE_GROUPS: tuple[tuple[str, StrOrPromise], ...] = (
 
 def _source_field(key: str) -> str:
     return f"source_{key}"
+
+
+# The sections of an aftercare set (treatments.aftercare.SECTIONS), each one textarea of
+# "text | source | evidence" lines, in the order the pages show them.
+AFTERCARE_SECTIONS: tuple[tuple[str, StrOrPromise], ...] = (
+    ("lines", _("Aftercare: instructions")),
+    ("expected_reactions", _("Aftercare: reactions that usually pass")),
+    ("call_the_clinic", _("Aftercare: when to call the clinic")),
+)
+assert tuple(section for section, _label in AFTERCARE_SECTIONS) == SECTIONS
+
+
+def _aftercare_field(section: str) -> str:
+    return f"aftercare_{section}"
+
+
+def aftercare_lines_text(lines: Sequence[AftercareLine]) -> str:
+    """A section of a set as the protocol page edits it: one "text | source | evidence" a line."""
+    return "\n".join(f"{line.text} | {line.source} | {line.evidence}" for line in lines)
+
+
+@dataclass(frozen=True)
+class AftercareEntry:
+    """One line of an aftercare textarea, checked; its code is chosen for the whole set."""
+
+    text: str
+    source: str
+    evidence: str
+
+
+def parse_aftercare_lines(value: str, *, label: StrOrPromise) -> list[AftercareEntry]:
+    """The lines of one aftercare textarea; empty lines are skipped.
+
+    The text is what comes before the first "|", the evidence code what follows the last,
+    and the source everything between (a source may contain "|"). Raises ValidationError
+    with one message per bad line, each naming its line number and the section.
+    """
+    entries: list[AftercareEntry] = []
+    errors: list[str] = []
+    codes = ", ".join(EVIDENCE_LABELS)
+    for number, raw in enumerate(_text(value).split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        where = {"line": number, "section": label}
+        parts = line.split("|")
+        if len(parts) < 3:
+            errors.append(
+                gettext(
+                    "Line %(line)d of “%(section)s”: write text | source | evidence, "
+                    "separated by “|”."
+                )
+                % where
+            )
+            continue
+        text = " ".join(parts[0].split())
+        source = " ".join("|".join(parts[1:-1]).split())
+        evidence = parts[-1].strip()
+        if not text:
+            errors.append(gettext("Line %(line)d of “%(section)s”: the text is empty.") % where)
+        elif len(text) > TEXT_MAX_CHARS:
+            errors.append(
+                gettext(
+                    "Line %(line)d of “%(section)s”: the text is too long: at most %(max)d "
+                    "characters."
+                )
+                % {**where, "max": TEXT_MAX_CHARS}
+            )
+        elif (word := claim_in(text)) is not None:
+            errors.append(
+                gettext(
+                    "Line %(line)d of “%(section)s”: “%(word)s” promises a result. Aftercare "
+                    "texts are given to patients and must not claim that the treatment works."
+                )
+                % {**where, "word": word}
+            )
+        if not source:
+            errors.append(
+                gettext(
+                    "Line %(line)d of “%(section)s”: name the source (a publication, or "
+                    "“clinic practice”)."
+                )
+                % where
+            )
+        elif len(source) > SOURCE_MAX_CHARS:
+            errors.append(
+                gettext(
+                    "Line %(line)d of “%(section)s”: the source is too long: at most %(max)d "
+                    "characters."
+                )
+                % {**where, "max": SOURCE_MAX_CHARS}
+            )
+        if evidence not in EVIDENCE_LABELS:
+            errors.append(
+                gettext(
+                    "Line %(line)d of “%(section)s”: “%(evidence)s” is not an evidence level; "
+                    "use one of %(codes)s."
+                )
+                % {**where, "evidence": evidence[:40], "codes": codes}
+            )
+        entries.append(AftercareEntry(text=text, source=source, evidence=evidence))
+    if not errors and len(entries) > MAX_LINES_PER_SECTION:
+        errors.append(
+            gettext("“%(section)s”: at most %(max)d lines.")
+            % {"section": label, "max": MAX_LINES_PER_SECTION}
+        )
+    if errors:
+        raise forms.ValidationError(errors)
+    return entries
+
+
+def build_aftercare_set(
+    entries: dict[str, list[AftercareEntry]], *, current: AftercareSet
+) -> AftercareSet:
+    """The set the page describes. A line whose text is in ``current`` keeps that line's
+    code (once); any other gets ``custom-<section>-<n>``, never one the set uses already."""
+    kept: dict[str, list[str]] = {}
+    for section in SECTIONS:
+        for line in getattr(current, section):
+            kept.setdefault(line.text, []).append(line.code)
+    chosen: dict[str, list[tuple[AftercareEntry, str | None]]] = {}
+    # A new line never takes a code the current set gives another line.
+    used: set[str] = {line.code for section in SECTIONS for line in getattr(current, section)}
+    for section in SECTIONS:
+        rows: list[tuple[AftercareEntry, str | None]] = []
+        for entry in entries.get(section, []):
+            codes = kept.get(entry.text)
+            rows.append((entry, codes.pop(0) if codes else None))
+        chosen[section] = rows
+    sections: dict[str, tuple[AftercareLine, ...]] = {}
+    for section in SECTIONS:
+        lines: list[AftercareLine] = []
+        for number, (entry, code) in enumerate(chosen[section], start=1):
+            if code is None:
+                slug = section.replace("_", "-")
+                code, suffix = f"custom-{slug}-{number}", number
+                while code in used:
+                    suffix += 1
+                    code = f"custom-{slug}-{suffix}"
+                used.add(code)
+            lines.append(
+                AftercareLine(
+                    code=code, text=entry.text, source=entry.source, evidence=entry.evidence
+                )
+            )
+        sections[section] = tuple(lines)
+    return AftercareSet(**sections)
 
 
 def _text(value: str) -> str:
@@ -283,6 +444,19 @@ class ProtocolForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 3}),
                 help_text=_("A publication, or “clinic practice”. Empty: “No source given”."),
             )
+        evidence_help = "; ".join(f"{code}: {label}" for code, label in EVIDENCE_LABELS.items())
+        for section, label in AFTERCARE_SECTIONS:
+            self.fields[_aftercare_field(section)] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=200_000,
+                widget=forms.Textarea(attrs={"rows": 6}),
+                help_text=_(
+                    "One line each: text | source | evidence. Patients read the text; do not "
+                    "promise results. Evidence codes: %(codes)s."
+                )
+                % {"codes": evidence_help},
+            )
         for name, field in self.fields.items():
             if field.required and name != "based_on":
                 field.error_messages["required"] = _("%(label)s is required.") % {
@@ -312,11 +486,14 @@ class ProtocolForm(forms.Form):
         initial: dict[str, Any] = {
             name: getattr(version, name)
             for name in ProtocolContent.__dataclass_fields__
-            if name not in {"formulations", "sources", "review_after_days"}
+            if name not in {"formulations", "sources", "review_after_days", "aftercare"}
         }
         initial["review_after_days"] = ", ".join(str(day) for day in version.review_after_days)
         for key, _label in SOURCE_GROUPS:
             initial[_source_field(key)] = version.sources.get(key, "")
+        current = aftercare_set_for(version)
+        for section, _label in AFTERCARE_SECTIONS:
+            initial[_aftercare_field(section)] = aftercare_lines_text(getattr(current, section))
         initial["based_on"] = version.number
         return initial
 
@@ -430,6 +607,19 @@ class ProtocolForm(forms.Form):
                     )
                 except ValueError as exc:
                     self.add_error(name, str(exc))
+        entries: dict[str, list[AftercareEntry]] = {}
+        for section, label in AFTERCARE_SECTIONS:
+            name = _aftercare_field(section)
+            if name in data:
+                try:
+                    entries[section] = parse_aftercare_lines(data[name], label=label)
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        if len(entries) == len(AFTERCARE_SECTIONS):
+            try:
+                data["aftercare"] = self._aftercare(entries)
+            except ValueError as exc:  # what the line checks above do not catch
+                self.add_error(None, str(exc))
         fewest, most = data.get("induction_sessions_min"), data.get("induction_sessions_max")
         if fewest is not None and most is not None and most < fewest:
             self.add_error(
@@ -448,6 +638,16 @@ class ProtocolForm(forms.Form):
                     self.add_error(name, _("Needed when maintenance sessions are planned."))
             self._check_interval("maintenance", gettext("maintenance"))
         return data
+
+    def _aftercare(self, entries: dict[str, list[AftercareEntry]]) -> dict[str, Any]:
+        """The set as stored. Unchanged from the version's set: the version's own value, so
+        a version that follows the shipped set (stored empty) goes on following it."""
+        current = aftercare_set_for(self.version)
+        edited = build_aftercare_set(entries, current=current)
+        check_set(edited)
+        if edited == current:
+            return dict(self.version.aftercare)
+        return set_to_json(edited)
 
     def content(self) -> ProtocolContent:
         data = self.cleaned_data
@@ -486,6 +686,7 @@ class ProtocolForm(forms.Form):
             formulations=data["formulations"],
             consent_codes=data["consent_codes"],
             sources=sources,
+            aftercare=data["aftercare"],
         )
 
 

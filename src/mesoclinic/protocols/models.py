@@ -132,8 +132,9 @@ class Protocol(TimeStampedModel):
 
 
 class ProtocolVersion(models.Model):
-    """One immutable version of a protocol: phases, intervals, duration, formulations and
-    the source of each default. ``sources`` maps a field name to where its value came from."""
+    """One immutable version of a protocol: phases, intervals, duration, formulations, the
+    aftercare set and the source of each default. ``sources`` maps a field name to where its
+    value came from."""
 
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
@@ -158,6 +159,10 @@ class ProtocolVersion(models.Model):
     # The consent texts (patients.ConsentTemplate codes) a patient signs before the course.
     consent_codes = models.JSONField(_("consents required"), default=list, blank=True)
     sources = models.JSONField(_("sources"), default=dict, blank=True)
+    # The aftercare instruction set (treatments.aftercare.set_to_json form), each line with
+    # its source and evidence code; empty: the shipped set for the area and kind
+    # (treatments.aftercare_sets.aftercare_set_for).
+    aftercare = models.JSONField(_("aftercare instructions"), default=dict, blank=True)
     change_note = models.TextField(_("what changed"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

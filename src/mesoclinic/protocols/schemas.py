@@ -21,6 +21,8 @@ from mesoclinic.protocols.models import Area, Protocol, ProtocolVersion, Unit
 from mesoclinic.protocols.services import ProtocolContent
 from mesoclinic.scheduling import planner
 from mesoclinic.screening.models import KIND_CHOICES
+from mesoclinic.treatments.aftercare import EVIDENCE_LABELS, SECTIONS, set_from_json, set_to_json
+from mesoclinic.treatments.aftercare_sets import check_set
 
 # The planner's own bounds (scheduling.planner), so every version written can be planned.
 SESSIONS_MAX = planner.MAX_INDUCTION_SESSIONS
@@ -182,6 +184,17 @@ class ProtocolVersionIn(_Strict):
         max_length=30,
         description="Where a value came from, by field name (e.g. 'induction')",
     )
+    aftercare: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "The aftercare set given to patients: an object with "
+            + ", ".join(SECTIONS)
+            + ", each a list of lines {code, text, source, evidence}; evidence one of "
+            + ", ".join(EVIDENCE_LABELS)
+            + ". Codes are unique in the set; texts must not promise results. "
+            "Empty or left out: the shipped set for the area and treatment."
+        ),
+    )
     change_note: str = Field(max_length=100_000, description="What changed, for the history")
 
     @field_validator("name")
@@ -323,6 +336,15 @@ class ProtocolVersionIn(_Strict):
             cleaned[key] = validators.clean_text(text, label=f"Source {key!r}", max_chars=5000)
         return cleaned
 
+    @field_validator("aftercare")
+    @classmethod
+    def _aftercare(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            return {}
+        parsed = set_from_json(value)  # ValueError naming the bad entry: a 422
+        check_set(parsed)
+        return set_to_json(parsed)
+
     @field_validator("change_note")
     @classmethod
     def _change_note(cls, value: str) -> str:
@@ -405,6 +427,9 @@ class VersionOut(Schema):
     formulations: list[dict[str, Any]]
     consent_codes: list[str]
     sources: dict[str, str]
+    aftercare: dict[str, Any] = Field(
+        description="The version's aftercare set; {} when it follows the shipped set"
+    )
     change_note: str
     created_at: dt.datetime
     created_by: str | None

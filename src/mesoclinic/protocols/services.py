@@ -21,6 +21,7 @@ from mesoclinic.protocols.models import (
     Protocol,
     ProtocolVersion,
 )
+from mesoclinic.treatments.aftercare import default_set, set_to_json
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class ProtocolContent:
     consent_codes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    # The aftercare set (treatments.aftercare.set_to_json form); empty: the shipped set for
+    # the area and kind (treatments.aftercare_sets.aftercare_set_for).
+    aftercare: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, version: ProtocolVersion) -> ProtocolContent:
@@ -256,7 +260,11 @@ def formulation_save(
 def protocol_defaults_install(
     *, organisation: Organisation, acting_user: User | None
 ) -> list[Protocol]:
-    """Give the organisation every shipped protocol (and its formulations) it lacks."""
+    """Give the organisation every shipped protocol (and its formulations) it lacks.
+
+    Each protocol carries the shipped aftercare set for its area and kind explicitly, so an
+    admin edits the set the sheets use, and later changes to the shipped file do not change
+    what an organisation's version says."""
     have = set(Protocol.objects.filter(organisation=organisation).values_list("code", flat=True))
     formulations = set(
         Formulation.objects.filter(organisation=organisation).values_list("name", flat=True)
@@ -290,7 +298,12 @@ def protocol_defaults_install(
             protocol_create(
                 organisation=organisation,
                 code=data["code"],
-                content=ProtocolContent.from_data(data),
+                content=ProtocolContent.from_data(
+                    {
+                        **data,
+                        "aftercare": set_to_json(default_set(area=data["area"], kind=data["kind"])),
+                    }
+                ),
                 acting_user=acting_user,
             )
         )

@@ -17,6 +17,7 @@ from mesoclinic.accounts.access import ADMIN_ONLY, Workspace, request_workspace,
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.services import consent_templates_current
 from mesoclinic.protocols.forms import (
+    AFTERCARE_SECTIONS,
     SOURCE_GROUPS,
     BaseIngredientFormSet,
     FormulationForm,
@@ -43,6 +44,8 @@ from mesoclinic.protocols.services import (
     protocol_revise,
     protocol_set_offered,
 )
+from mesoclinic.treatments.aftercare import AftercareLine
+from mesoclinic.treatments.aftercare_sets import aftercare_set_for
 
 # --- text for people ------------------------------------------------------------------------
 
@@ -172,11 +175,37 @@ class SourcedFact:
 
 
 @dataclass
+class AftercareSectionView:
+    key: str
+    heading: str
+    lines: tuple[AftercareLine, ...]
+
+
+@dataclass
 class VersionView:
     version: ProtocolVersion
     facts: list[SourcedFact]
     formulations: list[FormulationView]
     consents: list[str]
+    aftercare: list[AftercareSectionView] = field(default_factory=list)
+    # True when the version stores no set of its own and follows the shipped one.
+    aftercare_shipped: bool = False
+
+
+def aftercare_view(version: ProtocolVersion) -> list[AftercareSectionView]:
+    """The version's aftercare set (or the shipped one it follows), section by section."""
+    current = aftercare_set_for(version)
+    headings = {
+        "lines": _("Instructions"),
+        "expected_reactions": _("Reactions that usually pass"),
+        "call_the_clinic": _("When to call the clinic"),
+    }
+    return [
+        AftercareSectionView(
+            key=section, heading=headings[section], lines=getattr(current, section)
+        )
+        for section, _label in AFTERCARE_SECTIONS
+    ]
 
 
 def version_view(version: ProtocolVersion, consent_titles: dict[str, str]) -> VersionView:
@@ -208,6 +237,8 @@ def version_view(version: ProtocolVersion, consent_titles: dict[str, str]) -> Ve
             )
             for code in version.consent_codes
         ],
+        aftercare=aftercare_view(version),
+        aftercare_shipped=not version.aftercare,
     )
 
 
@@ -339,6 +370,7 @@ def protocol_edit(request: HttpRequest, protocol_id: int) -> HttpResponse:
             "current": current,
             "form": form,
             "source_fields": {key: form[f"source_{key}"] for key, _label in SOURCE_GROUPS},
+            "aftercare_fields": [form[f"aftercare_{key}"] for key, _label in AFTERCARE_SECTIONS],
             "formulation_choices": [
                 (option, ticked, formulation_view(option.snapshot))
                 for option, ticked in form.formulation_choices()

@@ -637,10 +637,22 @@ def course_cancel(*, course: Course, reason: str, acting_user: User) -> Course:
         raise DomainError(_("This course is not active."))
     _lock(patient=course.patient, practitioners=[course.practitioner], clinic=course.clinic)
     now = clock.now()
-    # Checked-in appointments happened: they stay as they are, like their done sessions.
+    if Appointment.objects.filter(
+        course_session__course=course, status=AppointmentStatus.CHECKED_IN
+    ).exists():
+        # The patient is here for one of its sessions: that visit is charted and signed, or
+        # cancelled as not treated, before the course can end.
+        raise Conflict(
+            _(
+                "The patient is checked in for a session of this course: sign its chart or "
+                "cancel that appointment first."
+            )
+        )
     appointments = list(
         Appointment.objects.filter(course_session__course=course, status=AppointmentStatus.BOOKED)
     )
+    for appointment in appointments:
+        _discard_draft(appointment, reason=reason, acting_user=acting_user)
     for appointment in appointments:
         appointment.status = AppointmentStatus.CANCELLED
         appointment.status_reason = reason
@@ -834,6 +846,15 @@ def appointment_move(
     _require_active(appointment)
     if appointment.status == AppointmentStatus.CHECKED_IN:
         raise Conflict(_("The patient has checked in; this appointment cannot be moved."))
+    if _has_chart(appointment):
+        # The chart's date is the appointment's: moving would re-date a session already
+        # being charted.
+        raise Conflict(
+            _(
+                "A session chart is open for this appointment; sign it, or cancel the "
+                "appointment (the draft is discarded) and book another."
+            )
+        )
     practitioner = practitioner or appointment.practitioner
     if not _is_clinician(organisation=appointment.organisation, user=practitioner):
         raise DomainError(_("Choose a practitioner of this organisation."), field="practitioner_id")
@@ -967,7 +988,8 @@ def appointment_complete(*, appointment: Appointment, acting_user: User) -> Appo
         )
     _set_status(appointment, AppointmentStatus.COMPLETED, reason="", acting_user=acting_user)
     session = appointment.course_session
-    if session is not None:
+    # A course cancelled meanwhile keeps its cancelled sessions and status.
+    if session is not None and session.course.status == CourseStatus.ACTIVE:
         session.status = SessionStatus.DONE
         session.done_on = _local_date(appointment.starts_at, appointment.clinic)
         session.not_before = None
@@ -998,6 +1020,8 @@ def appointment_no_show(
     day = _local_date(appointment.starts_at, appointment.clinic)
     if clock.now() < appointment.starts_at:
         raise DomainError(_("An appointment can be marked missed only once its time has come."))
+    if _has_chart(appointment):
+        raise Conflict(_("A session chart was opened for this appointment: the patient was here."))
     _set_status(appointment, AppointmentStatus.NO_SHOW, reason="", acting_user=acting_user)
     return _release_session(
         appointment, not_before=day + dt.timedelta(days=1), rebook=rebook, acting_user=acting_user
@@ -1009,11 +1033,14 @@ def appointment_cancel(
     *, appointment: Appointment, reason: str, acting_user: User, rebook: bool = False
 ) -> BookingResult | None:
     """Cancel with a reason. A course session goes back to "not booked"; with ``rebook``
-    the course is booked again inside the re-planned windows."""
+    the course is booked again inside the re-planned windows.
+
+    A checked-in patient who was not treated (a pre-check failed, they changed their mind)
+    is cancelled the same way; a draft chart of the visit is discarded, with the reason.
+    A signed visit is done, not active, and cannot be cancelled."""
     appointment = _locked(appointment)
     _require_active(appointment)
-    if appointment.status == AppointmentStatus.CHECKED_IN:
-        raise Conflict(_("The patient has checked in; this appointment cannot be cancelled."))
+    _discard_draft(appointment, reason=reason, acting_user=acting_user)
     _set_status(appointment, AppointmentStatus.CANCELLED, reason=reason, acting_user=acting_user)
     return _release_session(
         appointment,
@@ -1022,6 +1049,22 @@ def appointment_cancel(
         acting_user=acting_user,
         avoid_day=_local_date(appointment.starts_at, appointment.clinic),
     )
+
+
+def _has_chart(appointment: Appointment) -> bool:
+    from mesoclinic.treatments.models import TreatmentSession
+
+    return TreatmentSession.objects.filter(appointment=appointment).exists()
+
+
+def _discard_draft(appointment: Appointment, *, reason: str, acting_user: User) -> None:
+    """Discard the appointment's draft chart, if any (treatments sits above this app)."""
+    from mesoclinic.treatments.models import TreatmentSession
+    from mesoclinic.treatments.services import session_discard
+
+    draft = TreatmentSession.objects.filter(appointment=appointment, status="draft").first()
+    if draft is not None:
+        session_discard(session=draft, reason=reason, acting_user=acting_user)
 
 
 def _release_session(

@@ -23,7 +23,14 @@ from mesoclinic.accounts.models import Membership, User
 from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record, created
 from mesoclinic.core.errors import Conflict, DomainError
-from mesoclinic.inventory.models import Lot, MovementKind, Product, ProductKind, Stock
+from mesoclinic.inventory.models import (
+    Lot,
+    MovementKind,
+    Product,
+    ProductKind,
+    ProductUnit,
+    Stock,
+)
 from mesoclinic.inventory.services import (
     LotUse,
     lot_usable_message,
@@ -34,6 +41,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.protocols.models import ProtocolVersion
 from mesoclinic.scheduling.models import Appointment, AppointmentStatus
 from mesoclinic.treatments import aftercare, limits, maps
+from mesoclinic.treatments.aftercare_sets import aftercare_set_for
 from mesoclinic.treatments.defaults import line_defaults
 from mesoclinic.treatments.images import PreparedPhoto
 from mesoclinic.treatments.models import (
@@ -195,9 +203,18 @@ class Precheck:
     label: str
     ok: bool
     message: str
+    # False for a check that has nothing to check against yet: it does not block, and
+    # it is shown as not checked, never as passed.
+    checked: bool = True
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "label": self.label, "ok": self.ok, "message": self.message}
+        return {
+            "code": self.code,
+            "label": self.label,
+            "ok": self.ok,
+            "message": self.message,
+            "checked": self.checked,
+        }
 
 
 def session_prechecks(*, patient: Patient, protocol_version: ProtocolVersion) -> list[Precheck]:
@@ -238,9 +255,10 @@ def session_prechecks(*, patient: Patient, protocol_version: ProtocolVersion) ->
             _("Side effects"),
             True,
             _(
-                "No side-effect log yet: ask about reactions since the last session and "
-                "write them in the notes."
+                "Not checked: there is no side-effect log yet. Ask about reactions since the "
+                "last session and write them in the notes."
             ),
+            checked=False,
         )
     )
     return checks
@@ -268,6 +286,38 @@ def _refusals(*, area: str, lines: Sequence[LineInput]) -> list[tuple[str, str]]
         ):
             if finding.level == "refuse":
                 found.append((f"lines.{index}.{finding.field}", finding.message))
+    # Several lines on one zone (two products, say) are checked on their totals too, so
+    # splitting a volume over lines cannot get past the per-zone limits.
+    first_index: dict[str, int] = {}
+    volume: dict[str, Decimal] = {}
+    points: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        first_index.setdefault(line.zone, index)
+        count[line.zone] = count.get(line.zone, 0) + 1
+        volume[line.zone] = volume.get(line.zone, Decimal("0")) + line.volume_ml
+        points[line.zone] = points.get(line.zone, 0) + (line.points or 0)
+    for zone, n in count.items():
+        if n < 2:
+            continue
+        for finding in limits.check_line(
+            area=area,
+            depth_mm=None,
+            needle_gauge=None,
+            needle_length_mm=None,
+            points=points[zone],
+            volume_ml=volume[zone],
+            technique=lines[first_index[zone]].technique,
+            limits=area_limits,
+        ):
+            if finding.level == "refuse":
+                found.append(
+                    (
+                        f"lines.{first_index[zone]}.{finding.field}",
+                        _("%(zone)s, all lines together: %(message)s")
+                        % {"zone": maps.zone_label(area, zone), "message": finding.message},
+                    )
+                )
     return found
 
 
@@ -310,6 +360,14 @@ def _validate(*, session: TreatmentSession, content: SessionContent) -> None:
         if line.product.kind != ProductKind.TREATMENT:
             raise DomainError(
                 _("%(product)s is not a treatment product; it cannot be injected.")
+                % {"product": line.product.name},
+                field=f"{where}.product",
+            )
+        if line.product.unit != ProductUnit.ML:
+            # Charted volumes are mL and stock is taken in the product's unit: they must
+            # be the same unit (inventory refuses a treatment product in another unit).
+            raise DomainError(
+                _("%(product)s is not counted in mL; it cannot be charted by volume.")
                 % {"product": line.product.name},
                 field=f"{where}.product",
             )
@@ -550,6 +608,8 @@ def session_open(
     if performed_on > clock.today_in(clinic.tzinfo):
         raise DomainError(_("A session can be charted from the day of its appointment."))
     course_session = appointment.course_session
+    if course_session is not None and course_session.status == "cancelled":
+        raise Conflict(_("This session's course was cancelled; there is nothing to chart."))
     if course_session is not None:
         version = course_session.course.protocol_version
     elif protocol_version is not None:
@@ -708,7 +768,7 @@ def _sheet_for(session: TreatmentSession, lines: Sequence[Injection]) -> Afterca
             for zone, (volume, products) in by_zone.items()
         ),
         anaesthesia=str(anaesthesia),
-        aftercare_set=aftercare.default_set(area=session.area, kind=version.kind),
+        aftercare_set=aftercare_set_for(version),
         home_care=tuple(home_care),
     )
     return AftercareSheet.objects.create(
@@ -743,6 +803,9 @@ def session_sign(
             _("Cannot sign: %(reasons)s") % {"reasons": " ".join(c.message for c in failing)},
             field="prechecks",
         )
+    appointment_day = session.appointment.starts_at.astimezone(session.clinic.tzinfo).date()
+    if appointment_day != session.performed_on:
+        raise Conflict(_("The appointment's date changed since the chart was opened; reload it."))
     lines = _check_lots_charted(session)
     refusals = _refusals(
         area=session.area,
@@ -826,10 +889,18 @@ def session_amend(
     if not _is_clinician(acting_user, session.organisation_id):
         raise DomainError(_("Only a practitioner can amend a session."))
     _validate(session=session, content=content)
+    if not content.lines:
+        raise DomainError(_("A signed session keeps at least one treated zone."), field="lines")
     for index, line in enumerate(content.lines):
         if line.lot is None:
             raise DomainError(
                 _("Every line of a signed session needs its lot."), field=f"lines.{index}.lot"
+            )
+        if line.volume_ml <= 0:
+            raise DomainError(
+                _("Enter the volume given on %(zone)s.")
+                % {"zone": maps.zone_label(session.area, line.zone)},
+                field=f"lines.{index}.volume_ml",
             )
     before = SessionContent.of(session)
     old_uses = _uses(session)
@@ -975,6 +1046,40 @@ def photo_remove(*, photo: SessionPhoto, acting_user: User) -> None:
     transaction.on_commit(delete_files)
 
 
+@transaction.atomic
+def session_discard(*, session: TreatmentSession, reason: str, acting_user: User) -> None:
+    """Throw a draft away (the visit was cancelled: the patient was not treated). Its lines
+    and photos go with it; the audit event keeps what it said. A signed session is never
+    discarded."""
+    session = _locked(session)
+    if session.is_signed:
+        raise Conflict(_("This session is signed; it cannot be discarded."))
+    photos = list(session.photos.all())
+    names = [name for photo in photos for name in (photo.image.name, photo.thumbnail.name) if name]
+    audit_record(
+        action="session.discard",
+        actor=acting_user,
+        organisation=session.organisation,
+        obj=session,
+        patient=session.patient,
+        changes={
+            "reason": {"new": reason},
+            "content": {"old": SessionContent.of(session).as_json(), "new": None},
+            "photos": {"old": [p.sha256 for p in photos], "new": None},
+        },
+    )
+    storage = SessionPhoto._meta.get_field("image").storage  # type: ignore[attr-defined]
+    SessionPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
+    session.injections.all().delete()
+    session.delete()
+
+    def delete_files() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+
+
 __all__ = [
     "LineInput",
     "Precheck",
@@ -984,6 +1089,7 @@ __all__ = [
     "photo_add",
     "photo_remove",
     "session_amend",
+    "session_discard",
     "session_open",
     "session_prechecks",
     "session_sign",
