@@ -75,10 +75,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         for appointment in appointments:
             appointment.local_start = appointment.starts_at.astimezone(tz)
+    stock_alerts = None
+    if workspace.clinic is not None:
+        from mesoclinic.inventory.selectors import alerts
+
+        stock_alerts = alerts(
+            organisation=workspace.organisation, today=today, clinic=workspace.clinic
+        )
     return render(
         request,
         "core/dashboard.html",
-        {"today": today, "recent_patients": recent, "appointments": appointments},
+        {
+            "today": today,
+            "recent_patients": recent,
+            "appointments": appointments,
+            "stock_alerts": stock_alerts,
+        },
     )
 
 

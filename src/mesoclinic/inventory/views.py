@@ -412,6 +412,9 @@ def _zones(row: RecallRow) -> list[str]:
     return [zone_label(row.area, code) for code in row.zones]
 
 
+RECALL_ROWS_SHOWN = 500
+
+
 @dataclass
 class RecallLine:
     row: RecallRow
@@ -422,7 +425,10 @@ class RecallLine:
 def _lot_page(
     request: HttpRequest, workspace: Workspace, lot: Lot, recall_form: RecallForm | None = None
 ) -> HttpResponse:
-    rows = recall_rows(lot=lot)
+    all_rows = recall_rows(lot=lot)
+    # A popular lot reaches thousands of sessions: the page shows the newest, the CSV has
+    # them all. Only the rows shown are recorded as read.
+    rows = all_rows[:RECALL_ROWS_SHOWN]
     if rows:
         # Patients' contact details are on the page: the read is audited.
         recall_list_record(
@@ -446,6 +452,8 @@ def _lot_page(
                 RecallLine(row=row, volume=_number(row.volume), zones=", ".join(_zones(row)))
                 for row in rows
             ],
+            "rows_total": len(all_rows),
+            "rows_cut": len(all_rows) > len(rows),
             "recall_form": recall_form or RecallForm(),
             **_can(workspace),
         },

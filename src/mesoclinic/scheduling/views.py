@@ -596,7 +596,13 @@ def _appointment_page(
     is_booked = appointment.status == AppointmentStatus.BOOKED
     can_write = workspace.can_write
     session = appointment.course_session
+    chart = _chart_context(
+        appointment, workspace=workspace, today=today, local_day=local_start.date()
+    )
+    # A visit whose chart is open happened (or is happening): not moved, not missed.
+    charted = chart["chart"] is not None
     context: dict[str, Any] = {
+        **chart,
         "appointment": appointment,
         "session": session,
         "course": session.course if session else None,
@@ -612,13 +618,11 @@ def _appointment_page(
             if appointment.clinic_id != getattr(workspace.clinic, "pk", None)
             else None,
         ),
-        **_chart_context(
-            appointment, workspace=workspace, today=today, local_day=local_start.date()
-        ),
         "can_check_in": can_write and is_booked and local_start.date() == today,
-        "can_no_show": can_write and is_booked and today >= local_start.date(),
-        "can_cancel": can_write and is_booked,
-        "can_move": can_write and is_booked,
+        "can_no_show": can_write and is_booked and today >= local_start.date() and not charted,
+        # A checked-in patient who was not treated is cancelled too (the draft is discarded).
+        "can_cancel": can_write and appointment.status in ACTIVE_STATUSES,
+        "can_move": can_write and is_booked and not charted,
         "cancel_form": cancel_form or CancelForm(),
         "no_show_form": no_show_form or NoShowForm(),
         "action_error": action_error,

@@ -24,10 +24,10 @@ from mesoclinic.treatments.services import (
 
 # name, kind, unit, formulation name (if the shipped one exists), lots
 DEMO_PRODUCTS = [
-    ("Hair revitalising cocktail", ProductKind.TREATMENT, ProductUnit.ML, "Multivitamin cocktail"),
+    ("Hair multivitamin cocktail", ProductKind.TREATMENT, ProductUnit.ML, "Multivitamin cocktail"),
     ("Dutasteride 0.01% solution", ProductKind.TREATMENT, ProductUnit.ML, None),
     ("PRP preparation kit (autologous plasma)", ProductKind.TREATMENT, ProductUnit.ML, None),
-    ("Face revitalising cocktail", ProductKind.TREATMENT, ProductUnit.ML, None),
+    ("Face multivitamin cocktail", ProductKind.TREATMENT, ProductUnit.ML, None),
     ("Lidocaine 5% cream", ProductKind.SUPPLY, ProductUnit.G, None),
     ("Gentle pH-balanced shampoo", ProductKind.RETAIL, ProductUnit.PIECE, None),
 ]

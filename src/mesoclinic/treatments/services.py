@@ -1068,7 +1068,7 @@ def session_discard(*, session: TreatmentSession, reason: str, acting_user: User
             "photos": {"old": [p.sha256 for p in photos], "new": None},
         },
     )
-    storage = SessionPhoto._meta.get_field("image").storage  # type: ignore[attr-defined]
+    storage = SessionPhoto._meta.get_field("image").storage
     SessionPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
     session.injections.all().delete()
     session.delete()

@@ -121,6 +121,37 @@ def _apply_error(form: SessionChartForm, error: DomainError) -> None:
     form.add_error(None, error.message)
 
 
+def _signed_message(request: HttpRequest, session: TreatmentSession) -> None:
+    """Say what became of the aftercare email: it was sent when the signature committed
+    (just before this), or it failed and ``send_reminders`` will retry it."""
+    from mesoclinic.scheduling.models import MessageStatus, SentMessage
+
+    email = session.patient.email
+    sheet = aftercare_sheet_of(session)
+    sent = (
+        SentMessage.objects.filter(key=f"aftercare:{sheet.pk}")
+        .values_list("status", flat=True)
+        .first()
+        if sheet is not None
+        else None
+    )
+    if not email:
+        messages.success(request, _("Signed. The patient has no email address: print the sheet."))
+    elif sent == MessageStatus.SENT:
+        messages.success(
+            request, _("Signed. The aftercare sheet was emailed to %(email)s.") % {"email": email}
+        )
+    else:
+        messages.warning(
+            request,
+            _(
+                "Signed. The aftercare email to %(email)s could not be sent now; it will be "
+                "retried. Print the sheet for the patient."
+            )
+            % {"email": email},
+        )
+
+
 def _chart_context(session: TreatmentSession, form: SessionChartForm | None) -> dict[str, Any]:
     lines: list[Injection] = list(session.injections.all())
     selected: list[str] = []
@@ -175,14 +206,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                 _apply_error(form, error)
             else:
                 if request.POST.get("action") == "sign":
-                    email = session.patient.email
-                    messages.success(
-                        request,
-                        _("Signed. The aftercare sheet was emailed to %(email)s.")
-                        % {"email": email}
-                        if email
-                        else _("Signed. The patient has no email address: print the sheet."),
-                    )
+                    _signed_message(request, session)
                 else:
                     messages.success(request, _("Draft saved."))
                 return redirect("session_detail", session.pk)
@@ -218,7 +242,10 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_amend_view(request: HttpRequest, session_id: int) -> HttpResponse:
     workspace = request_workspace(request)
-    session = session_get(workspace=workspace, session_id=session_id)
+    if request.method == "GET":
+        session = session_get_for_read(workspace=workspace, session_id=session_id)
+    else:
+        session = session_get(workspace=workspace, session_id=session_id)
     if not session.is_signed or not session.is_current:
         messages.error(request, _("Only the current signed revision can be amended."))
         return redirect("session_detail", session.pk)
@@ -301,19 +328,19 @@ def session_photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def session_photo_file(request: HttpRequest, photo_id: int, variant: str) -> FileResponse:
     """A photo or its thumbnail, only to staff of its organisation (never a public URL).
-    Opening the full photo is recorded; thumbnails come with an already-audited page."""
+    Every fetch is recorded, thumbnails included: the URL can be opened on its own."""
     if variant not in ("full", "thumb"):
         raise Http404("No such variant")
     workspace = request_workspace(request)
     photo = photo_get(workspace=workspace, photo_id=photo_id)
-    if variant == "full":
-        audit_record(
-            action="photo.read",
-            actor=workspace.user,
-            organisation=workspace.organisation,
-            obj=photo,
-            patient=photo.patient,
-        )
+    audit_record(
+        action="photo.read",
+        actor=workspace.user,
+        organisation=workspace.organisation,
+        obj=photo,
+        patient=photo.patient,
+        changes={"variant": {"new": variant}},
+    )
     field = photo.image if variant == "full" else photo.thumbnail
     response = FileResponse(field.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
@@ -344,6 +371,10 @@ def session_aftercare(request: HttpRequest, session_id: int) -> HttpResponse:
         request,
         "treatments/aftercare.html",
         {
+            "amended_since": row.session_id != session.pk
+            or TreatmentSession.objects.filter(
+                appointment_id=session.appointment_id, revision__gt=row.session.revision
+            ).exists(),
             "session": session,
             "sheet": aftercare.sheet_from_json(row.content),
             "evidence": aftercare.EVIDENCE_LABELS,
