@@ -161,14 +161,23 @@ def product_update(*, product: Product, acting_user: User, **fields: object) -> 
 
 def _locked_stock(*, lot: Lot, clinic: Clinic, create: bool) -> Stock | None:
     """The (lot, clinic) stock row, locked; created at zero when ``create``."""
-    stock = Stock.objects.select_for_update().filter(lot=lot, clinic=clinic).first()
+    # OF self and no ordering: .first() would otherwise order by the lot's and clinic's
+    # fields, join them and lock their rows too, out of the lot-then-stock order (a
+    # deadlock with stock_consume on PostgreSQL, reproduced by tests/treatments/
+    # test_concurrency.py).
+    stock = (
+        Stock.objects.select_for_update(of=("self",))
+        .filter(lot=lot, clinic=clinic)
+        .order_by()
+        .first()
+    )
     if stock is None and create:
         # get_or_create under the unique constraint: a concurrent first receipt waits on the
         # other's insert and then finds its row.
         Stock.objects.get_or_create(
             lot=lot, clinic=clinic, defaults={"organisation_id": lot.organisation_id}
         )
-        stock = Stock.objects.select_for_update().get(lot=lot, clinic=clinic)
+        stock = Stock.objects.select_for_update(of=("self",)).get(lot=lot, clinic=clinic)
     if stock is not None:
         # The caller's objects: no query to reach them again for the movement or a message.
         stock.lot = lot
@@ -250,8 +259,9 @@ def lot_receive(
     _positive(quantity)
     lot_number = lot_number.strip().upper()
     lot = (
-        Lot.objects.select_for_update(no_key=True)
+        Lot.objects.select_for_update(no_key=True, of=("self",))
         .filter(product=product, lot_number=lot_number)
+        .order_by()
         .first()
     )
     if lot is None:
