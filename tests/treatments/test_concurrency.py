@@ -236,3 +236,33 @@ def test_receiving_adjusting_consuming_and_signing_one_lot_at_once_never_deadloc
     draft.refresh_from_db()
     signed = any(kind == "ok" and value == D("-2.5") for kind, value in results)
     assert signed == (draft.status == SessionStatus.SIGNED)
+
+
+def test_signing_and_cancelling_one_visit_at_once_queue_and_never_deadlock(
+    world, stocked, todays_appointment
+):
+    # The signature and the cancellation both take the visit's booking locks first, so
+    # whichever comes second sees what the first did.
+    require_postgresql()
+    from mesoclinic.scheduling.services import appointment_cancel
+
+    draft = chart(world, todays_appointment, stocked, stocked.lot_a)
+    outcomes = run_together(
+        [
+            lambda: session_sign(session=draft, acting_user=world.paul, send_aftercare=False),
+            lambda: appointment_cancel(
+                appointment=Appointment.objects.get(pk=todays_appointment.pk),
+                reason="Not treated",
+                acting_user=world.fiona,
+            ),
+        ]
+    )
+    assert [kind for kind, _ in outcomes].count("error") == 0, outcomes
+    assert [kind for kind, _ in outcomes].count("ok") == 1, outcomes
+    todays_appointment.refresh_from_db()
+    signed = TreatmentSession.objects.filter(pk=draft.pk, status=SessionStatus.SIGNED).exists()
+    if signed:
+        assert todays_appointment.status == AppointmentStatus.COMPLETED
+    else:
+        assert todays_appointment.status == AppointmentStatus.CANCELLED
+        assert not TreatmentSession.objects.filter(pk=draft.pk).exists()

@@ -943,6 +943,13 @@ def _set_status(appointment: Appointment, status: str, *, reason: str, acting_us
     )
 
 
+def appointment_lock(appointment: Appointment) -> Appointment:
+    """Take the booking locks of this appointment (patient, practitioners, clinic, in the
+    lock order) and re-read it. Charting takes them first too (treatments.services), so a
+    signature and a cancellation of the same visit queue instead of deadlocking."""
+    return _locked(appointment)
+
+
 def _locked(appointment: Appointment) -> Appointment:
     """Take the booking locks for a change of this appointment. For a course session that
     means every practitioner a re-booking may use too, all before the clinic (lock order)."""

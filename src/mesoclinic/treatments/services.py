@@ -446,7 +446,7 @@ def _locked(session: TreatmentSession) -> TreatmentSession:
     # refuses FOR UPDATE on the nullable side of an outer join (anaesthesia_product), and
     # locking the patient and clinic here would take the booking locks out of their order
     # (appointment_complete takes them, in order, during the signature).
-    return (
+    locked = (
         TreatmentSession.objects.select_for_update(of=("self",))
         .select_related(
             "patient",
@@ -456,8 +456,14 @@ def _locked(session: TreatmentSession) -> TreatmentSession:
             "anaesthesia_product",
             "practitioner",
         )
-        .get(pk=session.pk)
+        .filter(pk=session.pk)
+        .order_by()
+        .first()
     )
+    if locked is None:
+        # Discarded meanwhile: the visit was cancelled as not treated.
+        raise Conflict(_("This draft was discarded: the visit was cancelled. Reload the page."))
+    return locked
 
 
 # --- Open a draft -----------------------------------------------------------------------------
@@ -585,12 +591,14 @@ def session_open(
     and a signature. The appointment must have started today or earlier and not be
     cancelled or missed.
     """
-    appointment = (
-        # OF self: the appointment's row only (course_session is an outer join).
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("clinic", "patient", "course_session__course__protocol_version")
-        .get(pk=appointment.pk)
-    )
+    from mesoclinic.scheduling.services import appointment_lock
+
+    # The booking locks first (the lock order), so opening a chart and cancelling the
+    # visit queue behind each other: the later one sees what the earlier one did.
+    appointment_lock(appointment)
+    appointment = Appointment.objects.select_related(
+        "clinic", "patient", "course_session__course__protocol_version"
+    ).get(pk=appointment.pk)
     current = TreatmentSession.objects.filter(
         appointment=appointment, superseded_at__isnull=True
     ).first()
@@ -787,8 +795,16 @@ def session_sign(
     clinic (taken now), the appointment is done and the course moves on, the aftercare
     sheet is written and, after the commit, emailed (unless ``send_aftercare`` is false:
     the demo's history). Signing twice is refused."""
-    from mesoclinic.scheduling.services import appointment_complete
+    from mesoclinic.scheduling.services import appointment_complete, appointment_lock
 
+    # Lock order: the visit's booking locks (patient, practitioners, clinic), then the
+    # session row, then stock rows by lot. A cancellation takes the booking locks and then
+    # the session (to discard a draft): the same order, so the two never deadlock.
+    appointment_lock(
+        Appointment.objects.select_related("patient", "clinic", "practitioner").get(
+            pk=session.appointment_id
+        )
+    )
     session = _locked(session)
     if session.is_signed:
         raise Conflict(_("This session is signed already."))
