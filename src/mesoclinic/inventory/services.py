@@ -381,7 +381,15 @@ def stock_transfer(
     _positive(quantity)
     if from_clinic.pk == to_clinic.pk:
         raise DomainError(_("Choose two different clinics."), field="to_clinic")
-    if lot.is_recalled:
+    # Read the recall under the lot's lock, not from the caller's copy: a recall
+    # committed since that copy was loaded must stop the transfer (lot, then stock: the
+    # module's lock order).
+    if (
+        Lot.objects.select_for_update(no_key=True)
+        .filter(pk=lot.pk, recalled_at__isnull=False)
+        .order_by()
+        .exists()
+    ):
         raise Conflict(_("Lot %(lot)s is recalled; it cannot be moved.") % {"lot": lot.lot_number})
     # Lock both rows in clinic-id order (see the module doc).
     first, second = sorted((from_clinic, to_clinic), key=lambda c: c.pk)
