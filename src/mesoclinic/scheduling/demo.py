@@ -28,6 +28,7 @@ from mesoclinic.scheduling.models import (
     WorkingHours,
 )
 from mesoclinic.scheduling.services import (
+    appointment_cancel,
     appointment_check_in,
     appointment_no_show,
     course_cancel,
@@ -165,4 +166,10 @@ def _live_until(*, course: Course, now: dt.datetime, rng: random.Random, front_d
                 from mesoclinic.treatments.demo import chart_visit
 
                 appointment_check_in(appointment=appointment, acting_user=front_desk)
-                chart_visit(appointment=appointment, rng=rng)
+                if not chart_visit(appointment=appointment, rng=rng):
+                    # The chart could not be signed (a pre-check failed): not treated.
+                    appointment_cancel(
+                        appointment=appointment,
+                        reason="Not treated: a pre-check did not pass.",
+                        acting_user=front_desk,
+                    )
