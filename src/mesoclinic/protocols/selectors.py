@@ -22,6 +22,13 @@ def protocols_of(organisation: Organisation) -> QuerySet[Protocol]:
     )
 
 
+def offered_versions(organisation: Organisation) -> QuerySet[ProtocolVersion]:
+    """The current version of each protocol the organisation offers, by name."""
+    return ProtocolVersion.objects.filter(
+        protocol__organisation=organisation, protocol__is_active=True, current_of__isnull=False
+    ).order_by("name")
+
+
 def protocol_get(*, workspace: Workspace, protocol_id: int) -> Protocol:
     """One of the workspace organisation's protocols, with its current version and the
     version it was copied from; 404 for any other id."""

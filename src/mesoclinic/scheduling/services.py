@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mesoclinic.accounts.access import CLINICIANS
 from mesoclinic.accounts.models import Clinic, Membership, Organisation, User
 from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record, created
@@ -119,7 +120,7 @@ def _lock(*, patient: Patient, practitioners: Sequence[User], clinic: Clinic) ->
 
 def _is_clinician(*, organisation: Organisation, user: User) -> bool:
     return Membership.objects.filter(
-        organisation=organisation, user=user, is_active=True, role__in=("admin", "practitioner")
+        organisation=organisation, user=user, is_active=True, role__in=CLINICIANS
     ).exists()
 
 

@@ -466,7 +466,7 @@ def _chart_context(
     """The appointment's session chart, and whether one can be opened now (by a clinician,
     from the appointment's day on, while it is booked or checked in)."""
     from mesoclinic.accounts.access import CLINICIANS
-    from mesoclinic.protocols.models import ProtocolVersion
+    from mesoclinic.protocols.selectors import offered_versions
     from mesoclinic.treatments.selectors import current_session_of
 
     chart = current_session_of(appointment_id=appointment.pk)
@@ -479,13 +479,7 @@ def _chart_context(
     )
     versions = []
     if can_chart and appointment.course_session_id is None:
-        versions = list(
-            ProtocolVersion.objects.filter(
-                protocol__organisation=workspace.organisation,
-                protocol__is_active=True,
-                current_of__isnull=False,
-            ).order_by("name")
-        )
+        versions = list(offered_versions(workspace.organisation))
     return {"chart": chart, "can_chart": can_chart, "chart_versions": versions}
 
 

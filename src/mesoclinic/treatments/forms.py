@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.inventory.models import Lot, Product, ProductKind, Stock
@@ -25,7 +24,7 @@ from mesoclinic.treatments.models import (
     Technique,
     TreatmentSession,
 )
-from mesoclinic.treatments.services import LineInput, SessionContent
+from mesoclinic.treatments.services import LineInput, SessionContent, area_limits
 
 ROW_FIELDS = (
     "technique",
@@ -184,10 +183,7 @@ class SessionChartForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        overrides = (
-            limits.load_overrides(settings.CHARTING_LIMITS) if settings.CHARTING_LIMITS else None
-        )
-        area_limits = limits.limits_for(self.session.area, overrides)
+        bounds = area_limits(self.session.area)
         lines = []
         for code in data.get("zones", []):
             row = {name: data.get(f"{code}-{name}") for name in ROW_FIELDS}
@@ -212,7 +208,7 @@ class SessionChartForm(forms.Form):
                 points=row["points"],
                 volume_ml=row["volume_ml"],
                 technique=row["technique"],
-                limits=area_limits,
+                limits=bounds,
             ):
                 if finding.level == "refuse":
                     self.add_error(f"{code}-{finding.field}", finding.message)

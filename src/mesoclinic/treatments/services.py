@@ -9,6 +9,7 @@ commit together or not at all. The aftercare email goes after the commit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -19,9 +20,10 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from mesoclinic.accounts.access import CLINICIANS
 from mesoclinic.accounts.models import Membership, User
 from mesoclinic.core import clock
-from mesoclinic.core.audit import audit_record, created
+from mesoclinic.core.audit import audit_record, created, diff
 from mesoclinic.core.errors import Conflict, DomainError
 from mesoclinic.inventory.models import (
     Lot,
@@ -54,8 +56,6 @@ from mesoclinic.treatments.models import (
     TreatmentSession,
 )
 
-CLINICIAN_ROLES = ("admin", "practitioner")
-
 # --- What a chart says ------------------------------------------------------------------------
 
 
@@ -76,6 +76,21 @@ class LineInput:
     needle_gauge: int | None = None
     needle_length_mm: Decimal | None = None
     points: int | None = None
+
+    @classmethod
+    def of(cls, injection: Injection) -> LineInput:
+        """A stored line as input (its product and lot as loaded on the row)."""
+        return cls(
+            zone=injection.zone,
+            technique=injection.technique,
+            volume_ml=injection.volume_ml,
+            product=injection.product,
+            lot=injection.lot,
+            depth_mm=injection.depth_mm,
+            needle_gauge=injection.needle_gauge,
+            needle_length_mm=injection.needle_length_mm,
+            points=injection.points,
+        )
 
     def as_json(self) -> dict[str, Any]:
         # At the places the columns store (Injection), so 1.0 typed and 1.00 read back are
@@ -134,17 +149,7 @@ class SessionContent:
             reactions_note=session.reactions_note,
             notes=session.notes,
             lines=tuple(
-                LineInput(
-                    zone=i.zone,
-                    technique=i.technique,
-                    volume_ml=i.volume_ml,
-                    product=i.product,
-                    lot=i.lot,
-                    depth_mm=i.depth_mm,
-                    needle_gauge=i.needle_gauge,
-                    needle_length_mm=i.needle_length_mm,
-                    points=i.points,
-                )
+                LineInput.of(i)
                 for i in session.injections.select_related("product", "lot", "lot__product")
             ),
             home_care_product_ids=tuple(session.home_care_product_ids),
@@ -184,14 +189,6 @@ def volume_by_zone(lines: Iterable[LineInput | Injection]) -> dict[str, Decimal]
     for line in lines:
         totals[line.zone] = totals.get(line.zone, Decimal("0")) + line.volume_ml
     return totals
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        name: {"old": before.get(name), "new": value}
-        for name, value in after.items()
-        if before.get(name) != value
-    }
 
 
 # --- Pre-checks -------------------------------------------------------------------------------
@@ -267,23 +264,39 @@ def session_prechecks(*, patient: Patient, protocol_version: ProtocolVersion) ->
 # --- Validation that needs the database ------------------------------------------------------
 
 
-def _refusals(*, area: str, lines: Sequence[LineInput]) -> list[tuple[str, str]]:
-    overrides = (
-        limits.load_overrides(settings.CHARTING_LIMITS) if settings.CHARTING_LIMITS else None
+@functools.cache
+def _overrides(raw: str) -> limits.Overrides | None:
+    # Parsed once per value (checked at start-up by TreatmentsConfig.ready), not on every
+    # chart saved or shown.
+    return limits.load_overrides(raw) if raw else None
+
+
+def area_limits(area: str) -> limits.AreaLimits:
+    """The plausible ranges of an area, with the clinic's CHARTING_LIMITS applied."""
+    return limits.limits_for(area, _overrides(settings.CHARTING_LIMITS))
+
+
+def line_findings(
+    line: LineInput | Injection, *, area: str, bounds: limits.AreaLimits
+) -> list[limits.Finding]:
+    """``limits.check_line`` of one charted line (input or stored)."""
+    return limits.check_line(
+        area=area,
+        depth_mm=line.depth_mm,
+        needle_gauge=line.needle_gauge,
+        needle_length_mm=line.needle_length_mm,
+        points=line.points,
+        volume_ml=line.volume_ml,
+        technique=line.technique,
+        limits=bounds,
     )
-    area_limits = limits.limits_for(area, overrides)
+
+
+def _refusals(*, area: str, lines: Sequence[LineInput]) -> list[tuple[str, str]]:
+    bounds = area_limits(area)
     found = []
     for index, line in enumerate(lines):
-        for finding in limits.check_line(
-            area=area,
-            depth_mm=line.depth_mm,
-            needle_gauge=line.needle_gauge,
-            needle_length_mm=line.needle_length_mm,
-            points=line.points,
-            volume_ml=line.volume_ml,
-            technique=line.technique,
-            limits=area_limits,
-        ):
+        for finding in line_findings(line, area=area, bounds=bounds):
             if finding.level == "refuse":
                 found.append((f"lines.{index}.{finding.field}", finding.message))
     # Several lines on one zone (two products, say) are checked on their totals too, so
@@ -308,7 +321,7 @@ def _refusals(*, area: str, lines: Sequence[LineInput]) -> list[tuple[str, str]]
             points=points[zone],
             volume_ml=volume[zone],
             technique=lines[first_index[zone]].technique,
-            limits=area_limits,
+            limits=bounds,
         ):
             if finding.level == "refuse":
                 found.append(
@@ -323,22 +336,10 @@ def _refusals(*, area: str, lines: Sequence[LineInput]) -> list[tuple[str, str]]
 
 def line_warnings(*, area: str, lines: Sequence[LineInput | Injection]) -> list[str]:
     """The warnings (not refusals) for the lines, each prefixed with its zone's name."""
-    overrides = (
-        limits.load_overrides(settings.CHARTING_LIMITS) if settings.CHARTING_LIMITS else None
-    )
-    area_limits = limits.limits_for(area, overrides)
+    bounds = area_limits(area)
     out = []
     for line in lines:
-        for finding in limits.check_line(
-            area=area,
-            depth_mm=line.depth_mm,
-            needle_gauge=line.needle_gauge,
-            needle_length_mm=line.needle_length_mm,
-            points=line.points,
-            volume_ml=line.volume_ml,
-            technique=line.technique,
-            limits=area_limits,
-        ):
+        for finding in line_findings(line, area=area, bounds=bounds):
             if finding.level == "warn":
                 out.append(f"{maps.zone_label(area, line.zone)}: {finding.message}")
     return out
@@ -437,7 +438,7 @@ def _write_content(session: TreatmentSession, content: SessionContent) -> None:
 
 def _is_clinician(user: User, organisation_id: int) -> bool:
     return Membership.objects.filter(
-        user=user, organisation_id=organisation_id, is_active=True, role__in=CLINICIAN_ROLES
+        user=user, organisation_id=organisation_id, is_active=True, role__in=CLINICIANS
     ).exists()
 
 
@@ -505,18 +506,7 @@ def new_line_defaults(*, session: TreatmentSession) -> LineInput | None:
     version = session.protocol_version
     existing = list(session.injections.select_related("product", "lot")[:1])
     if existing:
-        first = existing[0]
-        return LineInput(
-            zone="",
-            technique=first.technique,
-            volume_ml=first.volume_ml,
-            product=first.product,
-            lot=first.lot,
-            depth_mm=first.depth_mm,
-            needle_gauge=first.needle_gauge,
-            needle_length_mm=first.needle_length_mm,
-            points=first.points,
-        )
+        return replace(LineInput.of(existing[0]), zone="")
     defaults = line_defaults(area=session.area, kind=version.kind)
     names = [f.get("name") for f in version.formulations if isinstance(f, dict)]
     products = Product.objects.filter(
@@ -695,7 +685,7 @@ def session_update(
     before = SessionContent.of(session).as_json()
     _write_content(session, content)
     session.save()
-    changes = _changes(before, content.as_json())
+    changes = diff(before, content.as_json())
     if changes:
         audit_record(
             action="session.update",
@@ -825,20 +815,7 @@ def session_sign(
     lines = _check_lots_charted(session)
     refusals = _refusals(
         area=session.area,
-        lines=[
-            LineInput(
-                zone=i.zone,
-                technique=i.technique,
-                volume_ml=i.volume_ml,
-                product=i.product,
-                lot=i.lot,
-                depth_mm=i.depth_mm,
-                needle_gauge=i.needle_gauge,
-                needle_length_mm=i.needle_length_mm,
-                points=i.points,
-            )
-            for i in lines
-        ],
+        lines=[LineInput.of(i) for i in lines],
     )
     if refusals:
         raise DomainError(refusals[0][1], field=refusals[0][0])
@@ -970,7 +947,7 @@ def session_amend(
             "reason": {"new": reason.strip()},
             "supersedes": {"new": session.pk},
             "revision": {"old": session.revision, "new": revision.revision},
-            **_changes(before.as_json(), content.as_json()),
+            **diff(before.as_json(), content.as_json()),
         },
     )
     return revision
@@ -1034,6 +1011,22 @@ def photo_add(
     return row
 
 
+def _file_names(photos: Iterable[SessionPhoto]) -> list[str]:
+    return [name for p in photos for name in (p.image.name, p.thumbnail.name) if name]
+
+
+def _delete_files_after_commit(names: list[str]) -> None:
+    """Delete stored photo files once the removal of their rows has committed (a rollback
+    keeps rows and files together)."""
+    storage = SessionPhoto._meta.get_field("image").storage
+
+    def delete() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
 @transaction.atomic
 def photo_remove(*, photo: SessionPhoto, acting_user: User) -> None:
     """Remove a photo from a draft (a wrong patient, a blurred shot)."""
@@ -1050,16 +1043,9 @@ def photo_remove(*, photo: SessionPhoto, acting_user: User) -> None:
         patient=session.patient,
         changes={"sha256": {"old": photo.sha256, "new": None}},
     )
-    names = [name for name in (photo.image.name, photo.thumbnail.name) if name]
-    storage = photo.image.storage
+    names = _file_names([photo])
     photo.delete()
-
-    def delete_files() -> None:
-        for name in names:
-            storage.delete(name)
-
-    # The files go only once the row's removal has committed.
-    transaction.on_commit(delete_files)
+    _delete_files_after_commit(names)
 
 
 @transaction.atomic
@@ -1071,7 +1057,7 @@ def session_discard(*, session: TreatmentSession, reason: str, acting_user: User
     if session.is_signed:
         raise Conflict(_("This session is signed; it cannot be discarded."))
     photos = list(session.photos.all())
-    names = [name for photo in photos for name in (photo.image.name, photo.thumbnail.name) if name]
+    names = _file_names(photos)
     audit_record(
         action="session.discard",
         actor=acting_user,
@@ -1084,16 +1070,10 @@ def session_discard(*, session: TreatmentSession, reason: str, acting_user: User
             "photos": {"old": [p.sha256 for p in photos], "new": None},
         },
     )
-    storage = SessionPhoto._meta.get_field("image").storage
     SessionPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
     session.injections.all().delete()
     session.delete()
-
-    def delete_files() -> None:
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(delete_files)
+    _delete_files_after_commit(names)
 
 
 __all__ = [

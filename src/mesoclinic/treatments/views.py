@@ -18,7 +18,7 @@ from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace,
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
 from mesoclinic.inventory.selectors import usable_lots
-from mesoclinic.protocols.models import ProtocolVersion
+from mesoclinic.protocols.selectors import offered_versions
 from mesoclinic.scheduling.selectors import appointment_get
 from mesoclinic.treatments import aftercare, maps
 from mesoclinic.treatments.forms import (
@@ -56,14 +56,6 @@ from mesoclinic.treatments.services import (
 )
 
 
-def _versions(workspace: Workspace) -> Any:
-    return ProtocolVersion.objects.filter(
-        protocol__organisation=workspace.organisation,
-        protocol__is_active=True,
-        current_of__isnull=False,
-    ).order_by("name")
-
-
 @staff_view(roles=CLINICIANS, write=True)
 @require_POST
 def session_start(request: HttpRequest, appointment_id: int) -> HttpResponse:
@@ -72,7 +64,7 @@ def session_start(request: HttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
     version = None
     if appointment.course_session_id is None:
-        form = StartForm(request.POST, queryset=_versions(workspace))
+        form = StartForm(request.POST, queryset=offered_versions(workspace.organisation))
         if not form.is_valid():
             messages.error(request, _("Choose the protocol given."))
             return redirect("appointment_detail", appointment.pk)
