@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "mesoclinic.scheduling",
     "mesoclinic.inventory",
     "mesoclinic.treatments",
+    "mesoclinic.safety",
     "mesoclinic.portal",
 ]
 
@@ -190,6 +191,11 @@ for _key, _value in parse_email_url("EMAIL_URL", _email_url or "console://").ite
     globals()[_key] = _value
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mesoclinic <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address staff open mesoclinic at, for links in emails sent by commands (no request to
+# take the host from): "https://clinic.example.com". Empty: emails give the path only.
+SITE_URL = env_str("SITE_URL").rstrip("/")
+if SITE_URL and not SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SITE_URL must start with https:// or http://.")
 
 # --- Internationalisation and time ------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -63,6 +63,7 @@ urlpatterns = [
     path("protocols/", include("mesoclinic.protocols.urls")),
     path("inventory/", include("mesoclinic.inventory.urls")),
     path("sessions/", include("mesoclinic.treatments.urls")),
+    path("safety/", include("mesoclinic.safety.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

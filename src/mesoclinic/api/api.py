@@ -149,6 +149,7 @@ def _register_routers() -> None:
     from mesoclinic.patients.api import router as patients_router
     from mesoclinic.patients.consent_api import router as consents_router
     from mesoclinic.protocols.api import router as protocols_router
+    from mesoclinic.safety.api import router as adverse_events_router
     from mesoclinic.scheduling.api import appointments_router, courses_router
     from mesoclinic.screening.api import router as screenings_router
     from mesoclinic.treatments.api import router as sessions_router
@@ -162,6 +163,7 @@ def _register_routers() -> None:
     api.add_router("/sessions", sessions_router, tags=["sessions"])
     api.add_router("/products", products_router, tags=["inventory"])
     api.add_router("/lots", lots_router, tags=["inventory"])
+    api.add_router("/adverse-events", adverse_events_router, tags=["safety"])
 
 
 _register_routers()

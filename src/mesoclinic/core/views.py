@@ -15,8 +15,15 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
-from mesoclinic.accounts.access import Workspace, is_portal_user, request_workspace, staff_view
+from mesoclinic.accounts.access import (
+    CLINICIANS,
+    Workspace,
+    is_portal_user,
+    request_workspace,
+    staff_view,
+)
 from mesoclinic.accounts.models import AUDIT_READERS
+from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.forms import AuditFilterForm
 from mesoclinic.core.models import AuditEvent
@@ -59,7 +66,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     if workspace.clinic is not None:
         # Imported here: scheduling depends on core, not the other way round.
-        from mesoclinic.core import clock
         from mesoclinic.scheduling.selectors import appointments_between
 
         tz = workspace.clinic.tzinfo
@@ -82,11 +88,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         stock_alerts = alerts(
             organisation=workspace.organisation, today=today, clinic=workspace.clinic
         )
+    flagged_side_effects = []
+    if workspace.has_role(*CLINICIANS):
+        from mesoclinic.safety.selectors import flagged_for
+
+        flagged_side_effects = flagged_for(workspace=workspace, now=clock.now())
     return render(
         request,
         "core/dashboard.html",
         {
             "today": today,
+            "flagged_side_effects": flagged_side_effects,
             "recent_patients": recent,
             "appointments": appointments,
             "stock_alerts": stock_alerts,

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -93,6 +94,36 @@ def _recall_alerts(patient: Patient) -> list[dict[str, str]]:
         }
         for lot, day in recalled_lots_received(patient_id=patient.pk)
     ]
+
+
+def _side_effect_alerts(patient: Patient) -> list[dict[str, str]]:
+    """The patient's open side effects that need attention: serious and not reviewed
+    (blocks the next session), or lasting longer than expected (one query)."""
+    from mesoclinic.core import clock
+    from mesoclinic.safety.selectors import flagged_of_patient
+
+    alerts = []
+    for flagged in flagged_of_patient(patient_id=patient.pk, now=clock.now()):
+        event = flagged.event
+        onset = event.onset_at.date().isoformat()
+        if flagged.needs_review:
+            text = _(
+                "Serious side effect (%(term)s, grade %(grade)d, since %(onset)s) not "
+                "reviewed: the next session is blocked until a practitioner reviews it."
+            )
+        else:
+            text = _(
+                "Side effect lasting longer than expected: %(term)s, grade %(grade)d, "
+                "since %(onset)s."
+            )
+        alerts.append(
+            {
+                "level": "error" if flagged.needs_review else "warn",
+                "text": text % {"term": flagged.term_label, "grade": event.grade, "onset": onset},
+                "url": reverse("safety_event", args=[event.pk]),
+            }
+        )
+    return alerts
 
 
 def _add_encoding_error(request: HttpRequest, form: forms.Form) -> None:
@@ -320,6 +351,10 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
         from mesoclinic.treatments.views import sessions_tab_context
 
         extra = sessions_tab_context(patient=patient)
+    elif tab == "side-effects":
+        from mesoclinic.safety.views import side_effects_tab_context
+
+        extra = side_effects_tab_context(patient=patient)
     return render(
         request,
         "patients/chart.html",
@@ -330,12 +365,14 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
             "tabs": CHART_TABS,
             "tab": tab,
             "tab_label": tabs[tab],
-            "alerts": _recall_alerts(patient)
+            "alerts": _side_effect_alerts(patient)
+            + _recall_alerts(patient)
             + _screening_alerts(screenings)
             + _consent_alerts(consents, screenings),
             "consents": consents,
             "screenings": screenings,
             "can_screen": workspace.has_role(*CLINICIANS),
+            "can_record_side_effect": workspace.can_write and workspace.has_role(*CLINICIANS),
             "assessments": assessments,
             "intakes": intakes,
             "intake_answers": intakes[0].yes_no_answers if intakes else {},

@@ -173,3 +173,7 @@ def _live_until(*, course: Course, now: dt.datetime, rng: random.Random, front_d
                         reason="Not treated: a pre-check did not pass.",
                         acting_user=front_desk,
                     )
+                    continue
+        from mesoclinic.safety.demo import record_after
+
+        record_after(appointment=appointment, rng=rng, now=now)

@@ -366,6 +366,7 @@ class MessageKind(models.TextChoices):
     REMINDER = "reminder", _("Appointment reminder")
     RECALL = "recall", _("Maintenance recall")
     AFTERCARE = "aftercare", _("Aftercare sheet")
+    SAFETY = "safety", _("Side-effect alert to the practitioner")
 
 
 class MessageStatus(models.TextChoices):

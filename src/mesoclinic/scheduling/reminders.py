@@ -87,6 +87,9 @@ class DueMessage:
     course_session: CourseSession | None = None
     # treatments.models.AftercareSheet for an aftercare message (the app sits above this one).
     aftercare_sheet: Any = None
+    # safety.models.AdverseEvent and the flag ("prolonged"/"serious") for a safety alert.
+    adverse_event: Any = None
+    flag: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,10 +213,13 @@ def _due_recalls(now: dt.datetime) -> list[DueMessage]:
 
 
 def due_messages(*, now: dt.datetime) -> list[DueMessage]:
-    """Every reminder, recall and aftercare sheet due at ``now``, sent before or not."""
+    """Every reminder, recall, aftercare sheet and side-effect alert due at ``now``, sent
+    before or not. (A serious side effect is flagged when it is recorded, so its alert
+    goes out with the next run of ``send_reminders``, not only with ``safety_check``.)"""
+    from mesoclinic.safety.mail import due_alerts
     from mesoclinic.treatments.mail import due_aftercare
 
-    return _due_reminders(now) + _due_recalls(now) + due_aftercare(now=now)
+    return _due_reminders(now) + _due_recalls(now) + due_aftercare(now=now) + due_alerts(now=now)
 
 
 def plan_messages(*, now: dt.datetime | None = None) -> list[PlannedMessage]:
@@ -322,6 +328,10 @@ def build_email(due: DueMessage) -> EmailMessage:
             from mesoclinic.treatments.mail import aftercare_email
 
             return aftercare_email(due)
+        if due.kind == MessageKind.SAFETY:
+            from mesoclinic.safety.mail import safety_email
+
+            return safety_email(due)
         return _recall_email(due)
 
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mesoclinic.accounts.access import CLINICIANS
 from mesoclinic.accounts.models import Membership, User
@@ -244,21 +245,47 @@ def session_prechecks(*, patient: Patient, protocol_version: ProtocolVersion) ->
         )
     except DomainError as error:
         checks.append(Precheck("screening", _("Screening"), False, error.message))
-    # Adverse events are recorded from issue 6 on; until then there is nothing to check
-    # against, and the check says so instead of claiming that none is open.
-    checks.append(
-        Precheck(
+    checks.append(_side_effects_check(patient))
+    return checks
+
+
+def _side_effects_check(patient: Patient) -> Precheck:
+    """An open serious side effect that no practitioner has reviewed blocks the session;
+    other open side effects are mentioned, so the practitioner asks about them."""
+    from mesoclinic.safety import catalogue
+    from mesoclinic.safety.selectors import blocking_events, open_events_count
+
+    blocking = blocking_events(patient_id=patient.pk)
+    if blocking:
+        return Precheck(
+            "adverse_events",
+            _("Side effects"),
+            False,
+            _(
+                "Open serious side effect not reviewed: %(terms)s. A practitioner must "
+                "review it (on the side effect's page) before the next session."
+            )
+            % {
+                "terms": ", ".join(
+                    f"{catalogue.term(e.term).label} ({e.onset_at.date().isoformat()})"
+                    for e in blocking
+                )
+            },
+        )
+    open_count = open_events_count(patient_id=patient.pk)
+    if open_count:
+        return Precheck(
             "adverse_events",
             _("Side effects"),
             True,
-            _(
-                "Not checked: there is no side-effect log yet. Ask about reactions since the "
-                "last session and write them in the notes."
-            ),
-            checked=False,
+            ngettext(
+                "%(n)d side effect still open (none serious and unreviewed): ask about it.",
+                "%(n)d side effects still open (none serious and unreviewed): ask about them.",
+                open_count,
+            )
+            % {"n": open_count},
         )
-    )
-    return checks
+    return Precheck("adverse_events", _("Side effects"), True, _("No open side effect recorded."))
 
 
 # --- Validation that needs the database ------------------------------------------------------
