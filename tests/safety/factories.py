@@ -33,6 +33,7 @@ class Given:
     terms: tuple[str, ...] = ()
     relation: str = Relation.POSSIBLE
     patient: Any = None  # default: a new patient for each session
+    more_lots: tuple[Lot, ...] = ()  # further lines, one per lot (zones after the vertex)
 
 
 def history(world: Any, sessions: list[Given]) -> list[TreatmentSession]:
@@ -70,16 +71,18 @@ def history(world: Any, sessions: list[Given]) -> list[TreatmentSession]:
             signed_by=given.practitioner,
             created_by=given.practitioner,
         )
-        Injection.objects.create(
-            organisation=world.acme,
-            session=session,
-            position=1,
-            zone="vertex",
-            technique="nappage",
-            volume_ml=Decimal("1.0"),
-            product=given.lot.product,
-            lot=given.lot,
-        )
+        zones = ("vertex", "mid_scalp", "frontal_hairline", "occipital")
+        for position, lot in enumerate((given.lot, *given.more_lots), 1):
+            Injection.objects.create(
+                organisation=world.acme,
+                session=session,
+                position=position,
+                zone=zones[position - 1],
+                technique="nappage",
+                volume_ml=Decimal("1.0"),
+                product=lot.product,
+                lot=lot,
+            )
         for term in given.terms:
             record_event(world, session, term=term, relation=given.relation)
         made.append(session)

@@ -359,3 +359,36 @@ def test_a_file_that_is_not_a_photo_is_refused_with_a_message(client_for, world,
     assert response.status_code == 422
     assert "not a photo" in page_text(response)
     assert AdverseEventPhoto.objects.count() == 0
+
+
+def test_an_edit_form_that_went_stale_is_refused_and_nothing_is_overwritten(
+    client_for, world, signed_visit
+):
+    event = record(world, signed_visit)
+    stale_version = event.updated_at.isoformat()
+    adverse_event_follow_up(event=event, note="Worse.", grade=2, acting_user=world.alice)
+    response = client_for("paul").post(
+        reverse("safety_event_edit", args=[event.pk]),
+        event_form(signed_visit, grade="1", version=stale_version, description="Edited."),
+    )
+    assert response.status_code == 200
+    assert "Someone else changed this side effect" in page_text(response)
+    event.refresh_from_db()
+    assert event.grade == 2 and event.description == ""
+
+
+def test_a_clinician_corrects_a_side_effect_on_the_edit_page(client_for, world, signed_visit):
+    event = record(world, signed_visit)
+    client = client_for("paul")
+    page = client.get(reverse("safety_event_edit", args=[event.pk]))
+    assert page.status_code == 200
+    version = page.context["form"].initial["version"]
+    response = client.post(
+        reverse("safety_event_edit", args=[event.pk]),
+        event_form(signed_visit, grade="2", version=version, description="Edited."),
+    )
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.grade == 2 and event.description == "Edited."
+    audit = AuditEvent.objects.get(action="adverse_event.update")
+    assert audit.changes["grade"] == {"old": 1, "new": 2}

@@ -4,12 +4,18 @@ zero. (The interval maths are tested on their own in test_stats.py.)"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from mesoclinic.inventory.models import ProductKind, ProductUnit
+from mesoclinic.inventory.services import lot_receive, product_create
 from mesoclinic.safety import rates, stats
 from mesoclinic.safety.models import Relation
 from mesoclinic.safety.services import EventInput, adverse_event_record
@@ -233,3 +239,62 @@ def test_a_side_effect_after_two_sessions_counts_for_both(world, calendar, stock
     lots = by_label(report.by_lot)
     assert (lots["HC-2401"].rate.events, lots["HC-2402"].rate.events) == (1, 1)
     assert (report.overall.events, report.overall.sessions, report.events) == (2, 2, 1)
+
+
+def test_a_session_with_several_lines_counts_once_per_product_and_lot(world, calendar, stocked):
+    # Three lines: two of lot HC-2401 and one of HC-2402, all Hair cocktail.
+    history(
+        world,
+        [
+            Given(
+                day=NOV,
+                lot=stocked.lot_a,
+                practitioner=world.paul,
+                version=calendar.hair,
+                more_lots=(stocked.lot_a, stocked.lot_b),
+                terms=("erythema", "pruritus"),
+            ),
+            Given(
+                day=NOV,
+                lot=stocked.lot_a,
+                practitioner=world.paul,
+                version=calendar.hair,
+                more_lots=(stocked.lot_a,),
+            ),
+        ],
+    )
+    report = rates.safety_rates(organisation=world.acme, query=PERIOD)
+    assert (report.overall.events, report.overall.sessions, report.events) == (1, 2, 2)
+    (product,) = report.by_product
+    assert (product.rate.events, product.rate.sessions) == (1, 2)
+    lots = by_label(report.by_lot)
+    assert (lots["HC-2401"].rate.events, lots["HC-2401"].rate.sessions) == (1, 2)
+    assert (lots["HC-2402"].rate.events, lots["HC-2402"].rate.sessions) == (1, 1)
+    (person,) = report.by_practitioner
+    assert (person.rate.events, person.rate.sessions) == (1, 2)
+
+
+def test_the_csv_keeps_a_name_that_looks_like_a_formula_as_text(client_for, world, calendar):
+    product = product_create(
+        organisation=world.acme,
+        name="=HYPERLINK(1)",
+        kind=ProductKind.TREATMENT,
+        unit=ProductUnit.ML,
+        acting_user=world.alice,
+    )
+    lot = lot_receive(
+        product=product,
+        clinic=world.acme_city,
+        lot_number="@SUM1",
+        expires_on=dt.date(2027, 6, 30),
+        quantity=Decimal("10"),
+        acting_user=world.alice,
+    )
+    history(world, [Given(day=NOV, lot=lot, practitioner=world.paul, version=calendar.hair)])
+    response = client_for("alice").get(
+        reverse("safety_csv"), {"start": "2026-11-01", "end": "2026-11-30"}
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[2][:3] == ["product", "", "'=HYPERLINK(1)"]
+    lot_row = next(r for r in rows if r[0] == "lot")
+    assert lot_row[1:3] == ["'=HYPERLINK(1)", "'@SUM1"]

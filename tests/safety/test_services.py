@@ -28,10 +28,16 @@ from mesoclinic.safety.services import (
     adverse_events_flag,
 )
 from mesoclinic.scheduling.models import SentMessage
-from mesoclinic.treatments.services import session_open, session_prechecks
+from mesoclinic.treatments.services import (
+    session_open,
+    session_prechecks,
+    session_sign,
+    session_update,
+)
 from tests.conftest import make_patient
-from tests.safety.conftest import EVENING, SESSION_START, itching, record
+from tests.safety.conftest import EVENING, NIGHT, SESSION_START, itching, record
 from tests.scheduling_fixtures import LONDON
+from tests.treatments.conftest import course_appointment
 
 
 @contextmanager
@@ -283,7 +289,7 @@ def test_itching_open_past_48_hours_is_flagged_prolonged_once_and_emailed_once(
     assert event.prolonged_flagged_at == EVENING + dt.timedelta(hours=49)
     assert len(smtp_server.messages) == 1
     assert AuditEvent.objects.filter(action="adverse_event.flag").count() == 1
-    assert SentMessage.objects.filter(key=f"safety:{event.pk}:prolonged").count() == 1
+    assert SentMessage.objects.filter(key__startswith=f"safety:{event.pk}:prolonged:").count() == 1
 
 
 def test_a_resolved_event_is_never_flagged_prolonged(world, signed_visit, fixed_clock):
@@ -333,3 +339,107 @@ def test_a_practitioner_who_has_left_is_not_mailed(world, signed_visit, fixed_cl
     event.refresh_from_db()
     # Still flagged, so the admins' dashboard lists it.
     assert event.serious_flagged_at is not None and event.needs_review
+
+
+def test_an_implausible_onset_is_refused_before_anything_else(world, signed_visit):
+    with nothing_saved(), pytest.raises(DomainError, match="not plausible") as error:
+        record(world, signed_visit, itching(onset_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC)))
+    assert error.value.field == "onset_at"
+
+
+def test_an_event_that_becomes_serious_again_is_emailed_again(
+    world, signed_visit, fixed_clock, smtp_server
+):
+    event = record(world, signed_visit, itching(grade=3))
+    call_command("safety_check")
+    adverse_event_review(event=event, note="Seen; next session as planned.", acting_user=world.paul)
+    fixed_clock.set(NIGHT + dt.timedelta(hours=2))
+    adverse_event_follow_up(event=event, note="Better.", grade=1, acting_user=world.paul)
+    fixed_clock.set(NIGHT + dt.timedelta(hours=4))
+    adverse_event_follow_up(event=event, note="Much worse.", grade=4, acting_user=world.paul)
+    event.refresh_from_db()
+    assert event.needs_review
+    call_command("safety_check")
+    assert [m.subject.split(":")[0] for m in smtp_server.messages] == [
+        "Serious side effect to review",
+        "Serious side effect to review",
+    ]
+
+
+def test_a_serious_event_reviewed_before_the_check_is_not_emailed(
+    world, signed_visit, fixed_clock, smtp_server
+):
+    event = record(world, signed_visit, itching(grade=3))
+    adverse_event_review(event=event, note="Seen at once; course paused.", acting_user=world.paul)
+    call_command("safety_check")
+    assert smtp_server.messages == []
+
+
+def test_a_closed_event_cannot_change_grade_by_a_follow_up(world, signed_visit):
+    event = record(world, signed_visit)
+    adverse_event_resolve(
+        event=event,
+        outcome=Outcome.RESOLVED,
+        resolved_on=dt.date(2026, 12, 2),
+        acting_user=world.paul,
+    )
+    with nothing_saved(), pytest.raises(Conflict, match="closed"):
+        adverse_event_follow_up(event=event, note="Worse.", grade=3, acting_user=world.paul)
+
+
+def test_an_edit_started_before_another_change_is_refused(world, signed_visit, fixed_clock):
+    event = record(world, signed_visit)
+    opened = event.updated_at
+    adverse_event_update(event=event, data=itching(grade=2), acting_user=world.alice)
+    with nothing_saved(), pytest.raises(Conflict, match="Someone else changed"):
+        adverse_event_update(
+            event=event,
+            data=itching(description="Also the neck."),
+            expected_updated_at=opened,
+            acting_user=world.paul,
+        )
+    event.refresh_from_db()
+    assert event.grade == 2 and event.description == ""
+
+
+def test_an_onset_moved_after_a_follow_up_is_refused(world, signed_visit):
+    event = record(world, signed_visit)
+    adverse_event_follow_up(event=event, note="Called.", acting_user=world.paul)  # 21:00
+    with nothing_saved(), pytest.raises(DomainError, match="follow-up was noted before"):
+        adverse_event_update(
+            event=event,
+            data=itching(onset_at=NIGHT + dt.timedelta(minutes=1)),
+            acting_user=world.paul,
+        )
+
+
+def test_an_open_serious_event_stops_the_next_session_being_signed_until_reviewed(
+    world, signed_visit, chart_content, fixed_clock
+):
+    event = record(world, signed_visit, itching(grade=3))
+    course = signed_visit.appointment.course_session.course
+    second = course_appointment(course, 2)
+    fixed_clock.set(second.starts_at + dt.timedelta(minutes=10))
+    draft = session_update(
+        session=session_open(appointment=second, acting_user=world.paul),
+        content=chart_content(),
+        acting_user=world.paul,
+    )
+    with pytest.raises(DomainError, match="Open serious side effect not reviewed") as error:
+        session_sign(session=draft, acting_user=world.paul, send_aftercare=False)
+    assert error.value.field == "prechecks"
+    adverse_event_review(event=event, note="Reviewed: settled, go ahead.", acting_user=world.paul)
+    signed = session_sign(session=draft, acting_user=world.paul, send_aftercare=False)
+    assert signed.is_signed
+    check = next(c for c in signed.prechecks if c["code"] == "adverse_events")
+    assert check["ok"] and "1 side effect still open" in check["message"]
+
+
+def test_the_onset_day_is_the_clinic_s_local_day():
+    from mesoclinic.accounts.models import Clinic
+    from mesoclinic.safety.selectors import onset_day
+
+    auckland = Clinic(name="Far", timezone="Pacific/Auckland")
+    event = AdverseEvent(clinic=auckland, onset_at=dt.datetime(2026, 12, 2, 12, 30, tzinfo=dt.UTC))
+    # 12:30 UTC is 01:30 the next day in Auckland (UTC+13 in December).
+    assert onset_day(event) == dt.date(2026, 12, 3)

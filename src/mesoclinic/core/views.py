@@ -28,6 +28,7 @@ from mesoclinic.core.audit import audit_record
 from mesoclinic.core.forms import AuditFilterForm
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.core.selectors import AuditFilter, audit_events
+from mesoclinic.core.spreadsheet import csv_cell
 from mesoclinic.patients.selectors import patient_queryset
 
 
@@ -143,15 +144,6 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; a leading quote keeps them as text.
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -194,7 +186,7 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         event: AuditEvent
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
-                _csv_cell(v)
+                csv_cell(v)
                 for v in [
                     timezone.localtime(event.occurred_at, tz).isoformat(),
                     event.actor_email,

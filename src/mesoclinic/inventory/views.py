@@ -25,6 +25,7 @@ from mesoclinic.accounts.access import ADMIN_ONLY, Workspace, request_workspace,
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.core import clock
 from mesoclinic.core.errors import DomainError
+from mesoclinic.core.spreadsheet import csv_cell
 from mesoclinic.inventory.forms import (
     AdjustForm,
     ProductForm,
@@ -496,15 +497,6 @@ def inventory_lot_recall(request: HttpRequest, lot_id: int) -> HttpResponse:
     return _lot_page(request, workspace, lot, recall_form=form)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; a leading quote keeps them as text.
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -527,7 +519,7 @@ RECALL_CSV_HEADER = [
 
 def recall_csv_row(row: RecallRow) -> list[str]:
     return [
-        _csv_cell(v)
+        csv_cell(v)
         for v in [
             row.mrn,
             row.patient_name,

@@ -100,12 +100,12 @@ def _side_effect_alerts(patient: Patient) -> list[dict[str, str]]:
     """The patient's open side effects that need attention: serious and not reviewed
     (blocks the next session), or lasting longer than expected (one query)."""
     from mesoclinic.core import clock
-    from mesoclinic.safety.selectors import flagged_of_patient
+    from mesoclinic.safety.selectors import flagged_of_patient, onset_day
 
     alerts = []
     for flagged in flagged_of_patient(patient_id=patient.pk, now=clock.now()):
         event = flagged.event
-        onset = event.onset_at.date().isoformat()
+        onset = onset_day(event).isoformat()
         if flagged.needs_review:
             text = _(
                 "Serious side effect (%(term)s, grade %(grade)d, since %(onset)s) not "

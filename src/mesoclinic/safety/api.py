@@ -10,6 +10,7 @@ audited as ``adverse_event.list`` (with the patient when filtered by one).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -177,6 +178,7 @@ def list_events(request: HttpRequest, params: Query[EventListParams]) -> dict[st
             onset_to=params.onset_to,
         ),
         now=now,
+        tz=workspace.clinic.tzinfo if workspace.clinic else dt.UTC,
     )
     page = list(events[params.offset : params.offset + params.limit])
     audit_record(
@@ -184,7 +186,10 @@ def list_events(request: HttpRequest, params: Query[EventListParams]) -> dict[st
         actor=workspace.user,
         organisation=workspace.organisation,
         patient=patient,
-        changes={"returned": {"new": len(page)}, "offset": {"new": params.offset}},
+        changes={
+            "filters": {"new": params.model_dump_json(exclude_none=True)},
+            "returned": {"new": len(page)},
+        },
     )
     return {
         "count": events.count(),
@@ -218,7 +223,7 @@ def read_rates(request: HttpRequest, params: Query[RatesParams]) -> dict[str, An
         action="safety.read",
         actor=workspace.user,
         organisation=workspace.organisation,
-        changes={"period": {"new": f"{query.start}..{query.end}"}, "format": {"new": "api"}},
+        changes=rates.audit_changes(query, channel="api"),
     )
     return rates_out(report)
 
@@ -308,6 +313,8 @@ def update_event(request: HttpRequest, event_id: int, payload: EventPatch) -> di
             data=data,
             appointments=appointments,
             responsible=responsible,
+            # The merge above read the event without a lock: a change made since is a 409.
+            expected_updated_at=event.updated_at,
             acting_user=workspace.user,
         )
     )

@@ -105,6 +105,9 @@ class EventForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # The version the editor started from (edits only): a change made meanwhile by someone
+    # else is refused rather than overwritten.
+    version = forms.DateTimeField(required=False, widget=forms.HiddenInput)
     responsible = forms.ModelChoiceField(
         label=_("Responsible practitioner"),
         queryset=User.objects.none(),
@@ -146,14 +149,18 @@ class EventForm(forms.Form):
             raise forms.ValidationError(_("Choose a side effect from the list.")) from None
         return code
 
-    def clean_onset_at(self) -> dt.datetime:
-        onset: dt.datetime = self.cleaned_data["onset_at"]
-        if onset > clock.now() + dt.timedelta(minutes=5):
-            raise forms.ValidationError(_("The onset cannot be in the future."))
-        return onset
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        onset: dt.datetime | None = data.get("onset_at")
+        chosen = [self.visits[pk] for pk in data.get("sessions") or [] if pk in self.visits]
+        if onset is not None and chosen:
+            # The time typed is the wall time where the side effect followed the session:
+            # the latest chosen session's clinic, not necessarily the one the user works at.
+            latest = max(chosen, key=lambda v: (v.performed_on, v.pk))
+            wall = onset.astimezone(self.tz).replace(tzinfo=None)
+            data["onset_at"] = onset = wall.replace(tzinfo=latest.clinic.tzinfo)
+        if onset is not None and onset > clock.now() + dt.timedelta(minutes=5):
+            self.add_error("onset_at", _("The onset cannot be in the future."))
         code = data.get("term")
         if code and catalogue.term(code).requires_text and not data.get("term_text", "").strip():
             self.add_error("term_text", _("Say what the side effect is."))
@@ -195,6 +202,7 @@ class EventForm(forms.Form):
             "action_note": event.action_note,
             "description": event.description,
             "responsible": event.responsible_id,
+            "version": event.updated_at.isoformat(),
         }
 
 

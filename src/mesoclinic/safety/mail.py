@@ -30,7 +30,11 @@ ALERT_RETRY_DAYS = 7
 
 
 def alert_key(event: AdverseEvent, flag: Flag) -> str:
-    return f"safety:{event.pk}:{flag.value}"
+    """One message per raising of a flag: an event that becomes serious again after a
+    review (or prolonged again after a corrected onset) is a new alert."""
+    raised = event.serious_flagged_at if flag == Flag.SERIOUS else event.prolonged_flagged_at
+    assert raised is not None
+    return f"safety:{event.pk}:{flag.value}:{int(raised.timestamp())}"
 
 
 def _due(event: AdverseEvent, flag: Flag) -> DueMessage:
@@ -67,7 +71,12 @@ def due_alerts(*, now: dt.datetime) -> list[DueMessage]:
     )
     due = []
     for event in events:
-        if event.serious_flagged_at is not None and event.serious_flagged_at >= since:
+        # A serious event reviewed or closed before its email went out needs no alert.
+        if (
+            event.serious_flagged_at is not None
+            and event.serious_flagged_at >= since
+            and event.needs_review
+        ):
             due.append(_due(event, Flag.SERIOUS))
         if (
             event.prolonged_flagged_at is not None

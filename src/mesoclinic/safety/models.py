@@ -124,6 +124,9 @@ class AdverseEvent(TimeStampedModel):
                 fields=["organisation", "outcome", "expected_end_at"], name="ae_open_expected_idx"
             ),
             models.Index(fields=["responsible", "outcome"], name="ae_responsible_idx"),
+            # The alerts due (send_reminders reads them every minute).
+            models.Index(fields=["serious_flagged_at"], name="ae_serious_flagged_idx"),
+            models.Index(fields=["prolonged_flagged_at"], name="ae_prolonged_flagged_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -251,6 +251,16 @@ def safety_rates(*, organisation: Organisation, query: RatesQuery) -> RatesRepor
     )
 
 
+def audit_changes(query: RatesQuery, *, channel: str) -> dict[str, dict[str, object]]:
+    """What a read of the rates asked for, for its ``safety.read`` audit event."""
+    return {
+        "period": {"new": f"{query.start}..{query.end}"},
+        "clinic": {"new": query.clinic.pk if query.clinic else "all"},
+        "related_only": {"new": query.related_only},
+        "format": {"new": channel},
+    }
+
+
 CSV_HEADER = [
     "table",
     "group",

@@ -50,6 +50,17 @@ def _choices(values: list[str], choices: list[str]) -> list[str]:
     return values
 
 
+# Datetimes outside these years are typing errors (and some cannot be shown in a clinic's
+# time zone at all).
+PLAUSIBLE_YEARS = range(2000, 2101)
+
+
+def _plausible(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.year not in PLAUSIBLE_YEARS:
+        raise ValueError("Give a date between the years 2000 and 2100.")
+    return value
+
+
 def _clean(value: str, label: str, max_chars: int = TEXT_MAX_CHARS) -> str:
     return validators.clean_text(value, label=label, max_chars=max_chars)
 
@@ -125,6 +136,11 @@ class EventIn(_EventFields):
     def _relation(cls, value: str) -> str:
         return _choice(value, list(Relation.values))
 
+    @field_validator("onset_at")
+    @classmethod
+    def _onset(cls, value: dt.datetime) -> dt.datetime | None:
+        return _plausible(value)
+
 
 class EventPatch(_Strict):
     """Only the fields sent change."""
@@ -151,6 +167,11 @@ class EventPatch(_Strict):
     @classmethod
     def _relation(cls, value: str | None) -> str | None:
         return value if value is None else _choice(value, list(Relation.values))
+
+    @field_validator("onset_at")
+    @classmethod
+    def _onset(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return _plausible(value)
 
     @field_validator("reported_by")
     @classmethod
@@ -187,6 +208,11 @@ class FollowUpIn(_Strict):
     @classmethod
     def _note(cls, value: str) -> str:
         return _clean(value, "The note")
+
+    @field_validator("noted_at")
+    @classmethod
+    def _noted(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return _plausible(value)
 
 
 class ResolveIn(_Strict):

@@ -151,7 +151,7 @@ def signed_visits_of(*, patient: Patient, limit: int = 50) -> list[TreatmentSess
         TreatmentSession.objects.filter(
             patient=patient, superseded_at__isnull=True, status=SessionStatus.SIGNED
         )
-        .select_related("appointment", "protocol_version", "practitioner")
+        .select_related("appointment", "protocol_version", "practitioner", "clinic")
         .order_by("-performed_on", "-pk")[:limit]
     )
 
@@ -178,6 +178,11 @@ class Flagged:
         return term_label(self.event)
 
 
+def onset_day(event: AdverseEvent) -> dt.date:
+    """The onset's date where the event was recorded (its clinic's time zone)."""
+    return event.onset_at.astimezone(event.clinic.tzinfo).date()
+
+
 def term_label(event: AdverseEvent) -> str:
     label = catalogue.term(event.term).label
     return f"{label}: {event.term_text}" if event.term_text else label
@@ -197,9 +202,9 @@ def _flagged(events: Iterable[AdverseEvent], now: dt.datetime) -> list[Flagged]:
 def flagged_of_patient(*, patient_id: int, now: dt.datetime) -> list[Flagged]:
     """The patient's open events that need attention (one query): the chart header."""
     return _flagged(
-        AdverseEvent.objects.filter(_attention(now), patient_id=patient_id).order_by(
-            "-onset_at", "-pk"
-        ),
+        AdverseEvent.objects.filter(_attention(now), patient_id=patient_id)
+        .select_related("clinic")
+        .order_by("-onset_at", "-pk"),
         now,
     )
 
@@ -209,7 +214,7 @@ def flagged_for(*, workspace: Workspace, now: dt.datetime, limit: int = 20) -> l
     organisation's. One query."""
     events = AdverseEvent.objects.filter(
         _attention(now), organisation=workspace.organisation
-    ).select_related("patient", "responsible")
+    ).select_related("patient", "responsible", "clinic")
     if not workspace.has_role(Role.ADMIN):
         events = events.filter(responsible=workspace.user)
     return _flagged(events.order_by("-is_serious", "expected_end_at", "pk")[:limit], now)
@@ -223,7 +228,9 @@ def blocking_events(*, patient_id: int) -> list[AdverseEvent]:
             outcome=Outcome.ONGOING,
             is_serious=True,
             reviewed_at__isnull=True,
-        ).order_by("onset_at", "pk")
+        )
+        .select_related("clinic")
+        .order_by("onset_at", "pk")
     )
 
 
@@ -247,8 +254,9 @@ class EventFilter:
 
 
 def events_filtered(
-    *, workspace: Workspace, filters: EventFilter, now: dt.datetime
+    *, workspace: Workspace, filters: EventFilter, now: dt.datetime, tz: dt.tzinfo
 ) -> QuerySet[AdverseEvent]:
+    """The filtered events, newest onset first; onset dates are days in ``tz``."""
     events = with_visits(event_queryset(organisation_id=workspace.organisation.pk))
     if filters.patient_id is not None:
         events = events.filter(patient_id=filters.patient_id)
@@ -268,9 +276,10 @@ def events_filtered(
     if filters.responsible_id is not None:
         events = events.filter(responsible_id=filters.responsible_id)
     if filters.onset_from is not None:
-        events = events.filter(onset_at__date__gte=filters.onset_from)
+        events = events.filter(onset_at__gte=dt.datetime.combine(filters.onset_from, dt.time(), tz))
     if filters.onset_to is not None:
-        events = events.filter(onset_at__date__lte=filters.onset_to)
+        day_after = filters.onset_to + dt.timedelta(days=1)
+        events = events.filter(onset_at__lt=dt.datetime.combine(day_after, dt.time(), tz))
     return events.order_by("-onset_at", "-pk")
 
 

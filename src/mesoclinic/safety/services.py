@@ -42,6 +42,8 @@ from mesoclinic.treatments.models import SessionStatus, TreatmentSession
 
 # An onset a few minutes ahead of the server's clock is a clock difference, not the future.
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# Earlier than this is a typing error, not a side effect of a session recorded here.
+EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 # The fields whose changes the audit trail records.
 _AUDITED = (
@@ -59,8 +61,14 @@ _AUDITED = (
     "resolved_on",
     "sequelae",
     "responsible",
+    "clinic",
     "is_serious",
     "expected_end_at",
+    "serious_flagged_at",
+    "prolonged_flagged_at",
+    "reviewed_at",
+    "reviewed_by",
+    "review_note",
 )
 
 
@@ -118,6 +126,8 @@ def _check_input(data: EventInput) -> catalogue.Term:
         raise DomainError(_("'None' cannot be combined with another action."), field="actions")
     if data.onset_at.tzinfo is None:
         raise DomainError(_("The onset needs a time zone."), field="onset_at")
+    if data.onset_at < EARLIEST_PLAUSIBLE:
+        raise DomainError(_("The onset date is not plausible; check the year."), field="onset_at")
     if data.onset_at > clock.now() + CLOCK_SKEW:
         raise DomainError(_("The onset cannot be in the future."), field="onset_at")
     return term
@@ -219,7 +229,15 @@ def _apply(event: AdverseEvent, data: EventInput) -> None:
     event.action_note = data.action_note.strip()
 
 
+def _lock_patient(patient_id: int) -> None:
+    """The patient's row first, as every booking and signature takes it: a side effect
+    recorded (or made serious) while the patient's next session is being signed either
+    commits before the signature's pre-check reads it, or waits for the signature."""
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient_id))
+
+
 def _locked(event: AdverseEvent) -> AdverseEvent:
+    _lock_patient(event.patient_id)
     locked = (
         AdverseEvent.objects.select_for_update(of=("self",))
         .select_related("patient", "clinic", "organisation", "responsible")
@@ -267,6 +285,7 @@ def adverse_event_record(
     responsible practitioner is the one who gave the latest of them unless given."""
     _require_clinician(acting_user, patient.organisation_id)
     _check_input(data)
+    _lock_patient(patient.pk)
     sessions = _check_visits(patient=patient, appointments=appointments, onset_at=data.onset_at)
     latest = _latest_session(sessions)
     now = clock.now()
@@ -300,20 +319,33 @@ def adverse_event_update(
     acting_user: User,
     appointments: Sequence[Appointment] | None = None,
     responsible: User | None = None,
+    expected_updated_at: dt.datetime | None = None,
 ) -> AdverseEvent:
     """Correct what was recorded (term, onset, grade, relation, actions...). The visits
-    change only when ``appointments`` is given. Changes are kept in the audit trail."""
+    change only when ``appointments`` is given (the clinic follows the latest of them).
+    With ``expected_updated_at`` (the version the editor started from), a change made by
+    someone else in between is refused rather than overwritten. Changes are kept in the
+    audit trail."""
     event = _locked(event)
     _require_clinician(acting_user, event.organisation_id)
+    if expected_updated_at is not None and event.updated_at != expected_updated_at:
+        raise Conflict(_("Someone else changed this side effect since you opened it; reload it."))
     _check_input(data)
     if appointments is None:
         appointments = list(
             Appointment.objects.filter(adverse_event_links__event=event).order_by("pk")
         )
-    _check_visits(patient=event.patient, appointments=appointments, onset_at=data.onset_at)
+    sessions = _check_visits(
+        patient=event.patient, appointments=appointments, onset_at=data.onset_at
+    )
+    if event.follow_ups.filter(noted_at__lt=data.onset_at).exists():
+        raise DomainError(
+            _("A follow-up was noted before this onset; check the onset."), field="onset_at"
+        )
     before = _state(event)
     before_visits = sorted(event.visits.values_list("appointment_id", flat=True))
     _apply(event, data)
+    event.clinic = _latest_session(sessions).clinic
     if responsible is not None:
         event.responsible = responsible
     if not event.is_open and event.resolved_on is not None:
@@ -358,6 +390,8 @@ def adverse_event_follow_up(
         raise DomainError(_("Write what was found or said."), field="note")
     if grade is not None and grade not in catalogue.GRADES:
         raise DomainError(_("The grade must be between 1 and 5."), field="grade")
+    if grade is not None and grade != event.grade and not event.is_open:
+        raise Conflict(_("This side effect is closed; correct it instead of changing its grade."))
     if noted_at < event.onset_at:
         raise DomainError(_("A follow-up cannot be before the onset."), field="noted_at")
     if noted_at > now + CLOCK_SKEW:
@@ -542,7 +576,12 @@ def adverse_events_flag(*, now: dt.datetime) -> FlagReport:
         report.prolonged.append(event.pk)
     unflagged = list(
         AdverseEvent.objects.select_for_update(of=("self",))
-        .filter(is_serious=True, serious_flagged_at__isnull=True)
+        .filter(
+            is_serious=True,
+            serious_flagged_at__isnull=True,
+            outcome=Outcome.ONGOING,
+            reviewed_at__isnull=True,
+        )
         .select_related("organisation", "patient")
         .order_by("pk")
     )

@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace, staff_view
@@ -25,6 +26,7 @@ from mesoclinic.accounts.models import Role
 from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
+from mesoclinic.core.spreadsheet import csv_cell
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get
 from mesoclinic.safety import catalogue, charts, rates, rules
@@ -149,6 +151,7 @@ def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
                 data=form.event_input(),
                 appointments=form.appointments(),
                 responsible=form.cleaned_data.get("responsible"),
+                expected_updated_at=form.cleaned_data.get("version"),
                 acting_user=workspace.user,
             )
         except DomainError as error:
@@ -305,6 +308,31 @@ def event_photo_file(request: HttpRequest, photo_id: int, variant: str) -> FileR
     return response
 
 
+def _course_text(event: AdverseEvent, term: catalogue.Term) -> str:
+    """How the event went, in words: how long it lasted against what was expected."""
+    tz = event.clinic.tzinfo
+    if event.is_open:
+        if event.expected_end_at is None:
+            return _("Followed until closed (no expected end)")
+        return _("Expected over by %(end)s") % {
+            "end": event.expected_end_at.astimezone(tz).strftime("%d %b %H:%M")
+        }
+    assert event.resolved_on is not None
+    days = (event.resolved_on - event.onset_at.astimezone(tz).date()).days
+    lasted = (
+        _("Over the same day")
+        if days == 0
+        else ngettext("Lasted %(n)d day", "Lasted %(n)d days", days) % {"n": days}
+    )
+    longer = event.prolonged_flagged_at is not None or (
+        event.expected_end_at is not None
+        and event.resolved_on > event.expected_end_at.astimezone(tz).date()
+    )
+    if longer:
+        return _("%(lasted)s, longer than expected") % {"lasted": lasted}
+    return lasted
+
+
 def side_effects_tab_context(*, patient: Patient) -> dict[str, Any]:
     """The chart's Side effects tab (its read is the chart's, audited there)."""
     now = clock.now()
@@ -320,6 +348,7 @@ def side_effects_tab_context(*, patient: Patient) -> dict[str, Any]:
                 "prolonged": rules.is_prolonged(
                     term=term, onset_at=event.onset_at, open=event.is_open, now=now
                 ),
+                "course": _course_text(event, term),
             }
         )
     return {"side_effects": rows}
@@ -375,7 +404,7 @@ def safety_home(request: HttpRequest) -> HttpResponse:
             action="safety.read",
             actor=workspace.user,
             organisation=workspace.organisation,
-            changes={"period": {"new": f"{query.start}..{query.end}"}},
+            changes=rates.audit_changes(query, channel="page"),
         )
         titles = {
             "product": _("By product"),
@@ -432,7 +461,7 @@ def safety_csv(request: HttpRequest) -> HttpResponse:
         action="safety.read",
         actor=workspace.user,
         organisation=workspace.organisation,
-        changes={"period": {"new": f"{query.start}..{query.end}"}, "format": {"new": "csv"}},
+        changes=rates.audit_changes(query, channel="csv"),
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -440,16 +469,5 @@ def safety_csv(request: HttpRequest) -> HttpResponse:
     )
     writer = csv.writer(response)
     for row in rates.csv_rows(report):
-        # A label starting with = + - @ would be a formula in a spreadsheet.
-        writer.writerow(
-            [f"'{v}" if v[:1] in ("=", "+", "-", "@") and not _number(v) else v for v in row]
-        )
+        writer.writerow([csv_cell(v) for v in row])
     return response
-
-
-def _number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True

@@ -253,7 +253,7 @@ def _side_effects_check(patient: Patient) -> Precheck:
     """An open serious side effect that no practitioner has reviewed blocks the session;
     other open side effects are mentioned, so the practitioner asks about them."""
     from mesoclinic.safety import catalogue
-    from mesoclinic.safety.selectors import blocking_events, open_events_count
+    from mesoclinic.safety.selectors import blocking_events, onset_day, open_events_count
 
     blocking = blocking_events(patient_id=patient.pk)
     if blocking:
@@ -267,8 +267,7 @@ def _side_effects_check(patient: Patient) -> Precheck:
             )
             % {
                 "terms": ", ".join(
-                    f"{catalogue.term(e.term).label} ({e.onset_at.date().isoformat()})"
-                    for e in blocking
+                    f"{catalogue.term(e.term).label} ({onset_day(e).isoformat()})" for e in blocking
                 )
             },
         )
