@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, Organisation, Role, User
 from mesoclinic.accounts.services import clinic_create, membership_create, organisation_create
+from mesoclinic.core import clock
 from mesoclinic.core.progress import progress
 from mesoclinic.patients.intake import YES_NO_QUESTIONS
 from mesoclinic.patients.models import Patient, SexAtBirth
@@ -387,6 +388,9 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
             practitioners=clinicians,
             front_desk=User.objects.get(email="frontdesk@demo.test"),
         )
+        from mesoclinic.safety.demo import seed_open_example
+
+        seed_open_example(practitioner=practitioner, now=clock.now())
 
         other = organisation_create(
             name="Northside Aesthetics", slug=OTHER_SLUG, mrn_prefix="NSA", acting_user=None

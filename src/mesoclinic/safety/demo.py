@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from mesoclinic.accounts.models import User
 from mesoclinic.core import clock
 from mesoclinic.core.errors import DomainError
-from mesoclinic.safety.models import ActionTaken, Outcome, Relation, Reporter
+from mesoclinic.safety.models import ActionTaken, AdverseEvent, Outcome, Relation, Reporter
 from mesoclinic.safety.services import (
     EventInput,
     adverse_event_follow_up,
@@ -97,3 +98,39 @@ def record_after(*, appointment: Appointment, rng: random.Random, now: dt.dateti
             )
     except DomainError:
         return
+
+
+def seed_open_example(*, practitioner: User, now: dt.datetime) -> AdverseEvent | None:
+    """One itching still open days after its expected 48 hours, after the practitioner's
+    latest session given three or more days ago: the demo dashboard, chart header and
+    Side effects tab then show a prolonged side effect to follow up."""
+    session = (
+        TreatmentSession.objects.filter(
+            practitioner=practitioner,
+            superseded_at__isnull=True,
+            status=SessionStatus.SIGNED,
+            appointment__starts_at__lte=now - dt.timedelta(days=3),
+        )
+        .select_related("patient", "appointment")
+        .order_by("-appointment__starts_at")
+        .first()
+    )
+    if session is None:
+        return None
+    onset = session.appointment.starts_at + dt.timedelta(hours=5)
+    with clock.travel_to(onset + dt.timedelta(hours=14)):
+        return adverse_event_record(
+            patient=session.patient,
+            appointments=[session.appointment],
+            data=EventInput(
+                term="pruritus",
+                onset_at=onset,
+                grade=1,
+                relation=Relation.POSSIBLE,
+                reported_by=Reporter.PATIENT,
+                actions=(ActionTaken.ORAL_MEDICATION,),
+                action_note="Antihistamine tablet at night, as advised by phone.",
+                description="Itching over the vertex since the evening after the session.",
+            ),
+            acting_user=practitioner,
+        )
