@@ -95,6 +95,7 @@ def test_itching_is_recorded_flagged_prolonged_three_days_later_and_resolved(
     page.get_by_role("button", name="Close the side effect").click()
     expect(page.get_by_text("Side effect closed.")).to_be_visible()
     expect(page.get_by_text("Prolonged.")).to_have_count(0)
+    expect(page.get_by_text("Lasted 3 days, longer than expected")).to_be_visible()
     shot("side-effect-resolved")
     event.refresh_from_db()
     assert event.outcome == Outcome.RESOLVED and event.resolved_on == dt.date(2026, 12, 5)

@@ -174,6 +174,7 @@ def _detail_context(workspace: Workspace, event: AdverseEvent) -> dict[str, Any]
         "term": term,
         "term_label": term_label(event),
         "grade_text": term.grade_description(event.grade),
+        "course": _course_text(event, term),
         "serious_labels": [
             str(dict(SeriousCriterion.choices).get(c, c)) for c in event.serious_criteria
         ],
