@@ -55,6 +55,7 @@ bench: install-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/charting.py
+	$(BIN)/python bench/safety.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -187,20 +187,28 @@ def results_file() -> Path:
     return Path(settings.VAR_DIR) / f"charting-build-{connection.vendor}-{name}.json"
 
 
-def load_build() -> dict[str, Any] | None:
-    path = results_file()
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A build record kept next to the database, or None when there is none."""
     if not path.exists():
         return None
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 
 
-def save_build(data: dict[str, Any]) -> None:
-    path = results_file()
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a build record atomically (an interrupted write leaves the old one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2))
     tmp.replace(path)
+
+
+def load_build() -> dict[str, Any] | None:
+    return read_json(results_file())
+
+
+def save_build(data: dict[str, Any]) -> None:
+    write_json(results_file(), data)
 
 
 def build_organisation() -> Organisation:
@@ -627,7 +635,8 @@ def sample_patients(organisation: Organisation) -> tuple[list[tuple[Patient, int
     return picked, busiest["n"]
 
 
-def measure(organisation: Organisation) -> tuple[list[Read], dict[str, int]]:
+def practitioner_workspace(organisation: Organisation) -> Workspace:
+    """The workspace of the organisation's first practitioner (by email)."""
     membership = (
         Membership.objects.filter(organisation=organisation, role=Role.PRACTITIONER)
         .select_related("user", "organisation")
@@ -635,7 +644,11 @@ def measure(organisation: Organisation) -> tuple[list[Read], dict[str, int]]:
         .first()
     )
     assert membership is not None
-    workspace = workspace_for_membership(membership)
+    return workspace_for_membership(membership)
+
+
+def measure(organisation: Organisation) -> tuple[list[Read], dict[str, int]]:
+    workspace = practitioner_workspace(organisation)
     lot_ids, top_lines = sample_lots(organisation)
     patients, busiest_visits = sample_patients(organisation)
     lots = Lot.objects.select_related("product").in_bulk(lot_ids)
@@ -702,8 +715,11 @@ def counts(organisation: Organisation) -> dict[str, int]:
     }
 
 
-def main() -> None:
-    args = arguments()
+def ensure_build(
+    args: argparse.Namespace, *, on_rebuild: Callable[[], object] = lambda: None
+) -> dict[str, Any]:
+    """The kept build of ``args.injections`` lines: built from nothing when it is missing,
+    of another size, or ``--fresh`` (``on_rebuild`` first forgets what depends on it)."""
     built = None if args.fresh else load_build()
     if built is not None and built.get("injections_requested") != args.injections:
         built = None
@@ -715,10 +731,17 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     if built is None:
         results_file().unlink(missing_ok=True)  # an interrupted build is redone
+        on_rebuild()
         if connection.vendor != "sqlite":
             call_command("flush", interactive=False, verbosity=0)
         built = build(args.injections)
         save_build(built)
+    return built
+
+
+def main() -> None:
+    args = arguments()
+    built = ensure_build(args)
     organisation = Organisation.objects.get(slug=SLUG)
     size = counts(organisation)
     reads, facts = measure(organisation)
@@ -736,6 +759,11 @@ def main() -> None:
         f"{facts['top_lot_rows']:,} sessions; busiest patient: {facts['busiest_visits']} "
         f"visits ({facts['busiest_tab_rows']} on the Sessions tab)\n"
     )
+    print_table(reads, explain_slowest=args.explain)
+
+
+def print_table(reads: list[Read], *, explain_slowest: bool) -> None:
+    """The reads as a Markdown table for the README; their slowest plans if asked."""
     print(
         f"| read ({connection.vendor}) | samples | rows, max | p50 ms | p95 ms | max ms | queries |"
     )
@@ -748,7 +776,7 @@ def main() -> None:
             f"{statistics.median(read.seconds) * 1000:.1f} | "
             f"{pct(read.seconds, 0.95) * 1000:.1f} | {max(read.seconds) * 1000:.1f} | {queries} |"
         )
-    if args.explain:
+    if explain_slowest:
         for read in reads:
             explain(read)
 

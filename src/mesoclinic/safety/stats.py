@@ -409,6 +409,11 @@ def rate(events: int, sessions: int, *, confidence: float = 0.95) -> Rate:
     )
 
 
+# Hypergeometric terms smaller than this fraction of the largest one are left out of a
+# Fisher tail: far below a double's precision next to the terms that are summed.
+TAIL_NEGLIGIBLE = 1e-20
+
+
 def _log_choose(n: int, k: int) -> float:
     return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
@@ -436,11 +441,24 @@ def fisher_greater(a: int, n_a: int, b: int, n_b: int) -> float:
     if a <= smallest:
         return 1.0
     log_norm = _log_choose(total, n_a)
+
+    def term(x: int) -> float:
+        return math.exp(_log_choose(events, x) + _log_choose(total - events, n_a - x) - log_norm)
+
+    # Above the distribution's mode the terms fall ever faster; past the first one below
+    # TAIL_NEGLIGIBLE times the mode's they cannot move the sum (a lot with hundreds of
+    # events would otherwise cost hundreds of terms for nothing). The cut depends on the
+    # margins only, never on ``a``, so the monotonicity below still holds.
+    mode = min(largest, max(smallest, (events + 1) * (n_a + 1) // (total + 2)))
+    peak = term(mode)
+    top = mode
+    while top < largest and term(top) >= peak * TAIL_NEGLIGIBLE:
+        top += 1
     p = 0.0
-    # From the largest count down, so that for fixed margins P(X >= a) is built from the very
+    # From the top count down, so that for fixed margins P(X >= a) is built from the very
     # same terms as P(X >= a + 1) plus one: the p-value cannot go up when a does.
-    for x in range(largest, a - 1, -1):
-        p += math.exp(_log_choose(events, x) + _log_choose(total - events, n_a - x) - log_norm)
+    for x in range(max(top, a), a - 1, -1):
+        p += term(x)
     return min(p, 1.0)
 
 
