@@ -17,6 +17,7 @@ from mesoclinic.safety.models import AdverseEvent, Outcome
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 from tests.safety.conftest import EVENING, signed_visit  # noqa: F401 (fixture)
+from tests.safety.factories import Given, history
 from tests.treatments.conftest import (  # noqa: F401 (fixtures used by signed_visit)
     chart_content,
     stocked,
@@ -113,3 +114,47 @@ def test_itching_is_recorded_flagged_prolonged_three_days_later_and_resolved(
     ).to_be_visible()
     expect(page.locator("svg").first).to_be_visible()
     shot("safety-page")
+
+
+def test_the_safety_page_highlights_the_lot_with_clearly_more_side_effects(
+    page,
+    live_server,
+    shot,
+    world,
+    calendar,
+    stocked,  # noqa: F811
+):
+    # November: Paul gave 20 sessions from lot HC-2401 (one followed by redness), Alice 10
+    # from HC-2402 (seven followed by itching).
+    nov = dt.date(2026, 11, 2)
+    history(
+        world,
+        [
+            Given(
+                day=nov + dt.timedelta(days=i % 20),
+                lot=stocked.lot_a,
+                practitioner=world.paul,
+                version=calendar.hair,
+                terms=("erythema",) if i == 0 else (),
+            )
+            for i in range(20)
+        ]
+        + [
+            Given(
+                day=nov + dt.timedelta(days=i),
+                lot=stocked.lot_b,
+                practitioner=world.alice,
+                version=calendar.hair,
+                terms=("pruritus",) if i < 7 else (),
+            )
+            for i in range(10)
+        ],
+    )
+    sign_in(page, "audrey@acme.test", PASSWORD)
+    page.goto("/safety/?start=2026-11-01&end=2026-11-30")
+    expect(page.get_by_text("8 of 30 signed sessions were followed")).to_be_visible()
+    lots = page.locator("section", has=page.get_by_role("heading", name="By lot"))
+    expect(lots.locator("tr.above")).to_have_count(1)
+    expect(lots.locator("tr.above")).to_contain_text("HC-2402")
+    expect(lots.locator("svg text", has_text="above")).to_have_count(1)
+    shot("safety-page-highlight")

@@ -429,7 +429,12 @@ def safety_home(request: HttpRequest) -> HttpResponse:
                     "column": columns[key],
                     "rows": table,
                     "chart": mark_safe(  # noqa: S308 - charts.forest_plot escapes every label
-                        _forest(table, str(titles[key]), report.overall.per_100)
+                        _forest(
+                            table,
+                            str(titles[key]),
+                            # Each term's rate is a part of the clinic's, not comparable.
+                            None if key == "term" else report.overall.per_100,
+                        )
                     ),
                 }
             )
