@@ -23,6 +23,7 @@ from tests.treatments.conftest import (  # noqa: F401 (fixtures used by signed_v
     stocked,
     todays_appointment,
 )
+from tests.treatments.test_images import jpeg_with_exif
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +90,13 @@ def test_itching_is_recorded_flagged_prolonged_three_days_later_and_resolved(
     page.get_by_label("Follow-up note").fill("Phoned: much better, a little itch at night.")
     page.get_by_role("button", name="Add the follow-up").click()
     expect(page.get_by_text("Follow-up added.")).to_be_visible()
+    page.locator("#id_photo-photo").set_input_files(
+        files=[{"name": "itch.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_exif()}]
+    )
+    page.get_by_label("Caption").fill("Vertex, third evening")
+    page.get_by_role("button", name="Add the photo").click()
+    expect(page.get_by_text("Photo added (location and camera data removed).")).to_be_visible()
+    expect(page.get_by_role("img", name="Vertex, third evening")).to_be_visible()
     page.locator("#id_close-outcome").select_option("resolved")
     page.get_by_label("Resolved on").fill("2026-12-05")
     page.get_by_label("Closing note").fill("Gone this morning.")

@@ -392,3 +392,23 @@ def test_a_clinician_corrects_a_side_effect_on_the_edit_page(client_for, world, 
     assert event.grade == 2 and event.description == "Edited."
     audit = AuditEvent.objects.get(action="adverse_event.update")
     assert audit.changes["grade"] == {"old": 1, "new": 2}
+
+
+def test_a_photo_added_by_mistake_is_removed_with_a_reason_and_audited(
+    client_for, world, signed_visit
+):
+    event = record(world, signed_visit)
+    upload = SimpleUploadedFile("itch.jpg", jpeg_with_exif(), content_type="image/jpeg")
+    client_for("paul").post(reverse("safety_photo_add", args=[event.pk]), {"photo-photo": upload})
+    photo = AdverseEventPhoto.objects.get()
+    path = reverse("safety_photo_remove", args=[photo.pk])
+    assert client_for("fiona").post(path, {"reason": "Wrong patient"}).status_code == 403
+    assert client_for("oscar").post(path, {"reason": "Wrong patient"}).status_code == 404
+    client_for("paul").post(path, {"reason": ""})
+    assert AdverseEventPhoto.objects.count() == 1
+    response = client_for("paul").post(path, {"reason": "Wrong patient"})
+    assert response.status_code == 302
+    assert AdverseEventPhoto.objects.count() == 0
+    removed = AuditEvent.objects.get(action="adverse_event.photo_remove")
+    assert removed.changes["reason"] == {"new": "Wrong patient"}
+    assert removed.changes["sha256"]["old"] == photo.sha256

@@ -142,6 +142,7 @@ ACTIONS: dict[str, ActionInfo] = {
     "adverse_event.review": ActionInfo(_("Serious side effect reviewed")),
     "adverse_event.flag": ActionInfo(_("Side effect flagged (prolonged or serious)")),
     "adverse_event.photo_add": ActionInfo(_("Photo of a side effect added")),
+    "adverse_event.photo_remove": ActionInfo(_("Photo of a side effect removed")),
     "appointment.read": ActionInfo(_("Appointment opened"), standalone=True),
     "calendar.export": ActionInfo(_("Appointments exported as iCalendar"), standalone=True),
     "patient.read": ActionInfo(_("Chart opened"), standalone=True),

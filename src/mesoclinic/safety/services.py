@@ -536,6 +536,38 @@ def adverse_event_photo_add(
     return row
 
 
+@transaction.atomic
+def adverse_event_photo_remove(*, photo: AdverseEventPhoto, reason: str, acting_user: User) -> None:
+    """Remove a photo added by mistake (another patient, the wrong side effect). The audit
+    event keeps who, when, why and the photo's SHA-256; the file is deleted after the
+    commit (a rollback keeps row and file together)."""
+    event = _locked(photo.event)
+    _require_clinician(acting_user, event.organisation_id)
+    if len(reason.strip()) < 5:
+        raise DomainError(_("Say why the photo is removed."), field="reason")
+    audit_record(
+        action="adverse_event.photo_remove",
+        actor=acting_user,
+        organisation=event.organisation,
+        obj=event,
+        patient=event.patient,
+        changes={
+            "photo": {"old": photo.pk, "new": None},
+            "sha256": {"old": photo.sha256},
+            "reason": {"new": reason.strip()},
+        },
+    )
+    names = [name for name in (photo.image.name, photo.thumbnail.name) if name]
+    storage = photo.image.storage
+    photo.delete()
+
+    def delete_files() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+
+
 # --- The daily check --------------------------------------------------------------------------
 
 
@@ -605,6 +637,7 @@ __all__ = [
     "FlagReport",
     "adverse_event_follow_up",
     "adverse_event_photo_add",
+    "adverse_event_photo_remove",
     "adverse_event_record",
     "adverse_event_resolve",
     "adverse_event_review",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("events/<int:event_id>/resolve/", views.event_resolve, name="safety_resolve"),
     path("events/<int:event_id>/review/", views.event_review, name="safety_review"),
     path("events/<int:event_id>/photos/", views.event_photo_add, name="safety_photo_add"),
+    path("photos/<int:photo_id>/remove/", views.event_photo_remove, name="safety_photo_remove"),
     path(
         "photos/<int:photo_id>/<slug:variant>.jpg",
         views.event_photo_file,

@@ -54,6 +54,7 @@ from mesoclinic.safety.selectors import (
 from mesoclinic.safety.services import (
     adverse_event_follow_up,
     adverse_event_photo_add,
+    adverse_event_photo_remove,
     adverse_event_record,
     adverse_event_resolve,
     adverse_event_review,
@@ -285,6 +286,22 @@ def event_photo_add(request: HttpRequest, event_id: int) -> HttpResponse:
         return _("Photo added (location and camera data removed).")
 
     return _post_action(request, event_id, PhotoForm, "photo_form", act)
+
+
+@staff_view(roles=CLINICIANS, write=True)
+@require_POST
+def event_photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
+    workspace = request_workspace(request)
+    photo = photo_get(workspace=workspace, photo_id=photo_id)
+    try:
+        adverse_event_photo_remove(
+            photo=photo, reason=request.POST.get("reason", ""), acting_user=workspace.user
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Photo removed."))
+    return redirect("safety_event", photo.event_id)
 
 
 @staff_view()
