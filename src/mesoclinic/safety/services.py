@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from mesoclinic.accounts.access import CLINICIANS
@@ -583,53 +584,43 @@ def adverse_events_flag(*, now: dt.datetime) -> FlagReport:
     flagged prolonged; a serious one that was never flagged (recorded before this check
     existed, say) is flagged serious. Each flag is raised once (the ``*_flagged_at``
     stamp), so running this again changes nothing."""
-    report = FlagReport()
-    due = list(
-        AdverseEvent.objects.select_for_update(of=("self",))
-        .filter(
-            outcome=Outcome.ONGOING,
-            expected_end_at__lt=now,
-            prolonged_flagged_at__isnull=True,
-        )
+    due_prolonged = AdverseEvent.objects.filter(
+        outcome=Outcome.ONGOING, expected_end_at__lt=now, prolonged_flagged_at__isnull=True
+    )
+    never_flagged = AdverseEvent.objects.filter(
+        is_serious=True,
+        serious_flagged_at__isnull=True,
+        outcome=Outcome.ONGOING,
+        reviewed_at__isnull=True,
+    )
+    return FlagReport(
+        prolonged=_raise_flag(due_prolonged, rules.Flag.PROLONGED, "prolonged_flagged_at", now),
+        serious=_raise_flag(never_flagged, rules.Flag.SERIOUS, "serious_flagged_at", now),
+    )
+
+
+def _raise_flag(
+    events: QuerySet[AdverseEvent], flag: rules.Flag, stamp: str, now: dt.datetime
+) -> list[int]:
+    """Stamp ``stamp`` on each of ``events`` (locked) and audit the flag; their ids."""
+    raised = []
+    for event in (
+        events.select_for_update(of=("self",))
         .select_related("organisation", "patient")
         .order_by("pk")
-    )
-    for event in due:
-        event.prolonged_flagged_at = now
-        event.save(update_fields=["prolonged_flagged_at", "updated_at"])
+    ):
+        setattr(event, stamp, now)
+        event.save(update_fields=[stamp, "updated_at"])
         audit_record(
             action="adverse_event.flag",
             actor=None,
             organisation=event.organisation,
             obj=event,
             patient=event.patient,
-            changes={"flag": {"new": rules.Flag.PROLONGED.value}},
+            changes={"flag": {"new": flag.value}},
         )
-        report.prolonged.append(event.pk)
-    unflagged = list(
-        AdverseEvent.objects.select_for_update(of=("self",))
-        .filter(
-            is_serious=True,
-            serious_flagged_at__isnull=True,
-            outcome=Outcome.ONGOING,
-            reviewed_at__isnull=True,
-        )
-        .select_related("organisation", "patient")
-        .order_by("pk")
-    )
-    for event in unflagged:
-        event.serious_flagged_at = now
-        event.save(update_fields=["serious_flagged_at", "updated_at"])
-        audit_record(
-            action="adverse_event.flag",
-            actor=None,
-            organisation=event.organisation,
-            obj=event,
-            patient=event.patient,
-            changes={"flag": {"new": rules.Flag.SERIOUS.value}},
-        )
-        report.serious.append(event.pk)
-    return report
+        raised.append(event.pk)
+    return raised
 
 
 __all__ = [
