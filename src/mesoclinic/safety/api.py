@@ -218,13 +218,7 @@ def read_rates(request: HttpRequest, params: Query[RatesParams]) -> dict[str, An
     query = rates.RatesQuery(
         start=params.start, end=params.end, clinic=clinic, related_only=params.related_only
     )
-    report = rates.safety_rates(organisation=workspace.organisation, query=query)
-    audit_record(
-        action="safety.read",
-        actor=workspace.user,
-        organisation=workspace.organisation,
-        changes=rates.audit_changes(query, channel="api"),
-    )
+    report = rates.safety_rates_read(workspace=workspace, query=query, channel="api")
     return rates_out(report)
 
 

@@ -26,7 +26,9 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from mesoclinic.accounts.access import Workspace
 from mesoclinic.accounts.models import Clinic, Organisation
+from mesoclinic.core.audit import audit_record
 from mesoclinic.safety import catalogue, stats
 from mesoclinic.safety.models import AdverseEventVisit, Relation
 from mesoclinic.treatments.models import SessionStatus, TreatmentSession
@@ -260,14 +262,23 @@ def safety_rates(*, organisation: Organisation, query: RatesQuery) -> RatesRepor
     )
 
 
-def audit_changes(query: RatesQuery, *, channel: str) -> dict[str, dict[str, object]]:
-    """What a read of the rates asked for, for its ``safety.read`` audit event."""
-    return {
-        "period": {"new": f"{query.start}..{query.end}"},
-        "clinic": {"new": query.clinic.pk if query.clinic else "all"},
-        "related_only": {"new": query.related_only},
-        "format": {"new": channel},
-    }
+def safety_rates_read(*, workspace: Workspace, query: RatesQuery, channel: str) -> RatesReport:
+    """``safety_rates`` for the workspace's organisation, recorded in the audit trail as a
+    ``safety.read`` with what was asked (period, clinic, relation filter) and where
+    (``channel``: page, csv or api)."""
+    report = safety_rates(organisation=workspace.organisation, query=query)
+    audit_record(
+        action="safety.read",
+        actor=workspace.user,
+        organisation=workspace.organisation,
+        changes={
+            "period": {"new": f"{query.start}..{query.end}"},
+            "clinic": {"new": query.clinic.pk if query.clinic else "all"},
+            "related_only": {"new": query.related_only},
+            "format": {"new": channel},
+        },
+    )
+    return report
 
 
 CSV_HEADER = [

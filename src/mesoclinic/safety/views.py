@@ -417,13 +417,7 @@ def safety_home(request: HttpRequest) -> HttpResponse:
     report = None
     sections = []
     if query is not None:
-        report = rates.safety_rates(organisation=workspace.organisation, query=query)
-        audit_record(
-            action="safety.read",
-            actor=workspace.user,
-            organisation=workspace.organisation,
-            changes=rates.audit_changes(query, channel="page"),
-        )
+        report = rates.safety_rates_read(workspace=workspace, query=query, channel="page")
         titles = {
             "product": _("By product"),
             "lot": _("By lot"),
@@ -479,13 +473,7 @@ def safety_csv(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    report = rates.safety_rates(organisation=workspace.organisation, query=query)
-    audit_record(
-        action="safety.read",
-        actor=workspace.user,
-        organisation=workspace.organisation,
-        changes=rates.audit_changes(query, channel="csv"),
-    )
+    report = rates.safety_rates_read(workspace=workspace, query=query, channel="csv")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="side-effect-rates-{query.start}-{query.end}.csv"'
