@@ -19,7 +19,7 @@ from mesoclinic.safety.services import (
     adverse_event_review,
 )
 from mesoclinic.scheduling.models import Appointment
-from mesoclinic.treatments.models import SessionStatus, TreatmentSession
+from mesoclinic.treatments.models import TreatmentSession
 
 # About one session in eight is followed by a recorded side effect.
 SHARE_WITH_SIDE_EFFECT = 0.125
@@ -44,9 +44,8 @@ def record_after(*, appointment: Appointment, rng: random.Random, now: dt.dateti
     if rng.random() >= SHARE_WITH_SIDE_EFFECT:
         return
     session = (
-        TreatmentSession.objects.filter(
-            appointment=appointment, superseded_at__isnull=True, status=SessionStatus.SIGNED
-        )
+        TreatmentSession.objects.in_force()
+        .filter(appointment=appointment)
         .select_related("patient", "practitioner", "clinic")
         .first()
     )
@@ -105,12 +104,8 @@ def seed_open_example(*, practitioner: User, now: dt.datetime) -> AdverseEvent |
     latest session given three or more days ago: the demo dashboard, chart header and
     Side effects tab then show a prolonged side effect to follow up."""
     session = (
-        TreatmentSession.objects.filter(
-            practitioner=practitioner,
-            superseded_at__isnull=True,
-            status=SessionStatus.SIGNED,
-            appointment__starts_at__lte=now - dt.timedelta(days=3),
-        )
+        TreatmentSession.objects.in_force()
+        .filter(practitioner=practitioner, appointment__starts_at__lte=now - dt.timedelta(days=3))
         .select_related("patient", "appointment")
         .order_by("-appointment__starts_at")
         .first()

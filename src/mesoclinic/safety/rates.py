@@ -31,7 +31,7 @@ from mesoclinic.accounts.models import Clinic, Organisation
 from mesoclinic.core.audit import audit_record
 from mesoclinic.safety import catalogue, stats
 from mesoclinic.safety.models import AdverseEventVisit, Relation
-from mesoclinic.treatments.models import SessionStatus, TreatmentSession
+from mesoclinic.treatments.models import TreatmentSession
 
 # The relations that count as "possibly related or more" for the filter.
 RELATED = (Relation.POSSIBLE, Relation.PROBABLE, Relation.CERTAIN)
@@ -82,10 +82,8 @@ class RatesReport:
 
 
 def _sessions(organisation: Organisation, query: RatesQuery) -> QuerySet[TreatmentSession]:
-    sessions = TreatmentSession.objects.filter(
+    sessions = TreatmentSession.objects.in_force().filter(
         organisation=organisation,
-        status=SessionStatus.SIGNED,
-        superseded_at__isnull=True,
         performed_on__gte=query.start,
         performed_on__lte=query.end,
     )

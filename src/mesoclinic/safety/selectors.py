@@ -27,7 +27,7 @@ from mesoclinic.safety.models import (
 )
 from mesoclinic.scheduling.models import Appointment
 from mesoclinic.treatments import maps
-from mesoclinic.treatments.models import Injection, SessionStatus, TreatmentSession
+from mesoclinic.treatments.models import Injection, TreatmentSession
 
 
 def event_queryset(*, organisation_id: int) -> QuerySet[AdverseEvent]:
@@ -115,11 +115,8 @@ def exposures_of(event: AdverseEvent) -> list[Exposure]:
     visits = [v.appointment for v in event.visits.all()]
     sessions = {
         s.appointment_id: s
-        for s in TreatmentSession.objects.filter(
-            appointment__in=[a.pk for a in visits],
-            superseded_at__isnull=True,
-            status=SessionStatus.SIGNED,
-        )
+        for s in TreatmentSession.objects.in_force()
+        .filter(appointment__in=[a.pk for a in visits])
         .select_related("practitioner", "protocol_version")
         .prefetch_related(
             Prefetch(
@@ -148,9 +145,8 @@ def signed_visits_of(*, patient: Patient, limit: int = 50) -> list[TreatmentSess
     """The patient's current signed sessions, newest first: the visits a side effect can
     be related to."""
     return list(
-        TreatmentSession.objects.filter(
-            patient=patient, superseded_at__isnull=True, status=SessionStatus.SIGNED
-        )
+        TreatmentSession.objects.in_force()
+        .filter(patient=patient)
         .select_related("appointment", "protocol_version", "practitioner", "clinic")
         .order_by("-performed_on", "-pk")[:limit]
     )

@@ -39,7 +39,7 @@ from mesoclinic.safety.models import (
 )
 from mesoclinic.scheduling.models import Appointment
 from mesoclinic.treatments.images import PreparedPhoto
-from mesoclinic.treatments.models import SessionStatus, TreatmentSession
+from mesoclinic.treatments.models import TreatmentSession
 
 # An onset a few minutes ahead of the server's clock is a clock difference, not the future.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -151,11 +151,9 @@ def _check_visits(
             )
     sessions = {
         s.appointment_id: s
-        for s in TreatmentSession.objects.filter(
-            appointment__in=[a.pk for a in appointments],
-            superseded_at__isnull=True,
-            status=SessionStatus.SIGNED,
-        ).select_related("practitioner", "clinic")
+        for s in TreatmentSession.objects.in_force()
+        .filter(appointment__in=[a.pk for a in appointments])
+        .select_related("practitioner", "clinic")
     }
     for appointment in appointments:
         if appointment.pk not in sessions:

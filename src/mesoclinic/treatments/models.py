@@ -52,8 +52,16 @@ class Reaction(models.TextChoices):
     OTHER = "other", _("Other (see note)")
 
 
+class TreatmentSessionQuerySet(models.QuerySet["TreatmentSession"]):
+    def in_force(self) -> TreatmentSessionQuerySet:
+        """The signed revisions no amendment has replaced: what was given, as it stands."""
+        return self.filter(status=SessionStatus.SIGNED, superseded_at__isnull=True)
+
+
 class TreatmentSession(TimeStampedModel):
     """One revision of the chart of one visit (appointment)."""
+
+    objects = TreatmentSessionQuerySet.as_manager()
 
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+"

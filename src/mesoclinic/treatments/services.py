@@ -564,12 +564,8 @@ def _previous_content(
     *, patient: Patient, version: ProtocolVersion, clinic_id: int, on: dt.date
 ) -> SessionContent | None:
     previous = (
-        TreatmentSession.objects.filter(
-            patient=patient,
-            protocol_version__protocol_id=version.protocol_id,
-            status=SessionStatus.SIGNED,
-            superseded_at__isnull=True,
-        )
+        TreatmentSession.objects.in_force()
+        .filter(patient=patient, protocol_version__protocol_id=version.protocol_id)
         .select_related("anaesthesia_product")
         .order_by("-performed_on", "-pk")
         .first()
