@@ -13,14 +13,13 @@ when the daily ``safety_check`` raised each flag (and emailed about it once).
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.models import TimeStampedModel
+from mesoclinic.treatments.models import StoredPhoto
 
 
 class Reporter(models.TextChoices):
@@ -207,34 +206,12 @@ class AdverseEventFollowUp(models.Model):
         return f"follow-up of event {self.event_id} at {self.noted_at:%Y-%m-%d %H:%M}"
 
 
-def _photo_path(instance: AdverseEventPhoto, filename: str) -> str:
-    # Random names: the path says nothing about the patient, and never collides.
-    return f"photos/{instance.organisation_id}/ae/{uuid.uuid4().hex}.jpg"
+class AdverseEventPhoto(StoredPhoto):
+    """A photo of the side effect."""
 
+    PHOTO_FOLDER = "ae/"
 
-def _thumb_path(instance: AdverseEventPhoto, filename: str) -> str:
-    return f"photos/{instance.organisation_id}/ae/thumbs/{uuid.uuid4().hex}.jpg"
-
-
-class AdverseEventPhoto(models.Model):
-    """A photo of the side effect, re-encoded without its EXIF metadata."""
-
-    organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
-    )
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="photos")
-    caption = models.CharField(_("caption"), max_length=200, blank=True)
-    image = models.FileField(upload_to=_photo_path, max_length=200)
-    thumbnail = models.FileField(upload_to=_thumb_path, max_length=200)
-    width_px = models.PositiveIntegerField()
-    height_px = models.PositiveIntegerField()
-    byte_size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         ordering = ["created_at", "pk"]

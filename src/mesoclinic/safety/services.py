@@ -14,7 +14,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -39,7 +38,7 @@ from mesoclinic.safety.models import (
 )
 from mesoclinic.scheduling.models import Appointment
 from mesoclinic.treatments.images import PreparedPhoto
-from mesoclinic.treatments.models import TreatmentSession
+from mesoclinic.treatments.models import TreatmentSession, delete_photo_files_after_commit
 
 # An onset a few minutes ahead of the server's clock is a clock difference, not the future.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -514,15 +513,9 @@ def adverse_event_photo_add(
         patient=event.patient,
         event=event,
         caption=caption.strip(),
-        width_px=photo.width_px,
-        height_px=photo.height_px,
-        byte_size=len(photo.jpeg),
-        sha256=photo.sha256,
         created_by=acting_user,
     )
-    # Files first: a failed transaction leaves orphan files, never rows without files.
-    row.image.save("photo.jpg", ContentFile(photo.jpeg), save=False)
-    row.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    row.store(photo)
     row.save()
     audit_record(
         action="adverse_event.photo_add",
@@ -556,15 +549,8 @@ def adverse_event_photo_remove(*, photo: AdverseEventPhoto, reason: str, acting_
             "reason": {"new": reason.strip()},
         },
     )
-    names = [name for name in (photo.image.name, photo.thumbnail.name) if name]
-    storage = photo.image.storage
+    delete_photo_files_after_commit([photo])
     photo.delete()
-
-    def delete_files() -> None:
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(delete_files)
 
 
 # --- The daily check --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace, staff_view
 from mesoclinic.accounts.models import Role
 from mesoclinic.core import clock
-from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
 from mesoclinic.core.spreadsheet import csv_cell
 from mesoclinic.patients.models import Patient
@@ -61,6 +60,7 @@ from mesoclinic.safety.services import (
     adverse_event_update,
 )
 from mesoclinic.treatments.images import prepare_photo
+from mesoclinic.treatments.views import photo_file_response
 
 # The safety page opens on the last twelve months.
 DEFAULT_PERIOD_DAYS = 365
@@ -308,22 +308,12 @@ def event_photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
 @require_GET
 def event_photo_file(request: HttpRequest, photo_id: int, variant: str) -> FileResponse:
     """A photo or its thumbnail, only to staff of its organisation (never a public URL)."""
-    if variant not in ("full", "thumb"):
-        raise Http404("No such variant")
     workspace = request_workspace(request)
-    photo = photo_get(workspace=workspace, photo_id=photo_id)
-    audit_record(
-        action="photo.read",
-        actor=workspace.user,
-        organisation=workspace.organisation,
-        obj=photo,
-        patient=photo.patient,
-        changes={"variant": {"new": variant}},
+    return photo_file_response(
+        workspace=workspace,
+        photo=photo_get(workspace=workspace, photo_id=photo_id),
+        variant=variant,
     )
-    field = photo.image if variant == "full" else photo.thumbnail
-    response = FileResponse(field.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _course_text(event: AdverseEvent, term: catalogue.Term) -> str:

@@ -11,15 +11,18 @@ follow.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.core.files.base import ContentFile
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.models import TimeStampedModel
+from mesoclinic.treatments.images import PreparedPhoto
 
 
 class SessionStatus(models.TextChoices):
@@ -235,33 +238,28 @@ class Injection(models.Model):
         return f"{self.zone}: {self.volume_ml} mL"
 
 
-def _photo_path(instance: SessionPhoto, filename: str) -> str:
+def _photo_path(instance: StoredPhoto, filename: str) -> str:
     # Random names: the path says nothing about the patient, and never collides.
-    return f"photos/{instance.organisation_id}/{uuid.uuid4().hex}.jpg"
+    return f"photos/{instance.organisation_id}/{instance.PHOTO_FOLDER}{uuid.uuid4().hex}.jpg"
 
 
-def _thumb_path(instance: SessionPhoto, filename: str) -> str:
-    return f"photos/{instance.organisation_id}/thumbs/{uuid.uuid4().hex}.jpg"
+def _thumb_path(instance: StoredPhoto, filename: str) -> str:
+    return f"photos/{instance.organisation_id}/{instance.PHOTO_FOLDER}thumbs/{uuid.uuid4().hex}.jpg"
 
 
-class PhotoMoment(models.TextChoices):
-    BEFORE = "before", _("Before")
-    AFTER = "after", _("After")
+class StoredPhoto(models.Model):
+    """A patient's photo as stored: re-encoded without its EXIF metadata (location, device)
+    by ``treatments.images.prepare_photo``, with a thumbnail, under a random name, served
+    only through views that check who asks. Session photos and side-effect photos are
+    both this."""
 
-
-class SessionPhoto(models.Model):
-    """A photo taken at a visit, re-encoded without its EXIF metadata (location, device)."""
+    # Below photos/<organisation>/: "" for session photos, "ae/" for side effects.
+    PHOTO_FOLDER = ""
 
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
     )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
-    appointment = models.ForeignKey(
-        "scheduling.Appointment", on_delete=models.PROTECT, related_name="session_photos"
-    )
-    # The revision the photo was added to (photos can be added only to a draft).
-    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="photos")
-    moment = models.CharField(_("when"), max_length=8, choices=PhotoMoment.choices)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     image = models.FileField(upload_to=_photo_path, max_length=200)
     thumbnail = models.FileField(upload_to=_thumb_path, max_length=200)
@@ -273,6 +271,48 @@ class SessionPhoto(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    class Meta:
+        abstract = True
+
+    def store(self, photo: PreparedPhoto) -> None:
+        """Write the prepared photo's files and take its measurements (the row is not
+        saved). Files come before the row: a failed transaction leaves orphan files on
+        disk, never rows pointing at nothing."""
+        self.width_px, self.height_px = photo.width_px, photo.height_px
+        self.byte_size, self.sha256 = len(photo.jpeg), photo.sha256
+        self.image.save("photo.jpg", ContentFile(photo.jpeg), save=False)
+        self.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+
+
+def delete_photo_files_after_commit(photos: Iterable[StoredPhoto]) -> None:
+    """Delete the photos' stored files once the removal of their rows has committed (a
+    rollback keeps rows and files together)."""
+    removals = [
+        (f.storage, name) for p in photos for f in (p.image, p.thumbnail) if (name := f.name)
+    ]
+
+    def delete() -> None:
+        for storage, name in removals:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+class PhotoMoment(models.TextChoices):
+    BEFORE = "before", _("Before")
+    AFTER = "after", _("After")
+
+
+class SessionPhoto(StoredPhoto):
+    """A photo taken at a visit (before or after)."""
+
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, related_name="session_photos"
+    )
+    # The revision the photo was added to (photos can be added only to a draft).
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="photos")
+    moment = models.CharField(_("when"), max_length=8, choices=PhotoMoment.choices)
 
     class Meta:
         ordering = ["moment", "created_at", "pk"]

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -55,6 +54,7 @@ from mesoclinic.treatments.models import (
     SessionPhoto,
     SessionStatus,
     TreatmentSession,
+    delete_photo_files_after_commit,
 )
 
 # --- What a chart says ------------------------------------------------------------------------
@@ -1003,16 +1003,9 @@ def photo_add(
         session=session,
         moment=moment,
         caption=caption,
-        width_px=photo.width_px,
-        height_px=photo.height_px,
-        byte_size=len(photo.jpeg),
-        sha256=photo.sha256,
         created_by=acting_user,
     )
-    # Files are written before the row; if the transaction then fails they are orphans on
-    # disk, never rows pointing at nothing.
-    row.image.save("photo.jpg", ContentFile(photo.jpeg), save=False)
-    row.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    row.store(photo)
     row.save()
     audit_record(
         action="photo.add",
@@ -1033,22 +1026,6 @@ def photo_add(
     return row
 
 
-def _file_names(photos: Iterable[SessionPhoto]) -> list[str]:
-    return [name for p in photos for name in (p.image.name, p.thumbnail.name) if name]
-
-
-def _delete_files_after_commit(names: list[str]) -> None:
-    """Delete stored photo files once the removal of their rows has committed (a rollback
-    keeps rows and files together)."""
-    storage = SessionPhoto._meta.get_field("image").storage
-
-    def delete() -> None:
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(delete)
-
-
 @transaction.atomic
 def photo_remove(*, photo: SessionPhoto, acting_user: User) -> None:
     """Remove a photo from a draft (a wrong patient, a blurred shot)."""
@@ -1065,9 +1042,8 @@ def photo_remove(*, photo: SessionPhoto, acting_user: User) -> None:
         patient=session.patient,
         changes={"sha256": {"old": photo.sha256, "new": None}},
     )
-    names = _file_names([photo])
+    delete_photo_files_after_commit([photo])
     photo.delete()
-    _delete_files_after_commit(names)
 
 
 @transaction.atomic
@@ -1079,7 +1055,6 @@ def session_discard(*, session: TreatmentSession, reason: str, acting_user: User
     if session.is_signed:
         raise Conflict(_("This session is signed; it cannot be discarded."))
     photos = list(session.photos.all())
-    names = _file_names(photos)
     audit_record(
         action="session.discard",
         actor=acting_user,
@@ -1095,7 +1070,7 @@ def session_discard(*, session: TreatmentSession, reason: str, acting_user: User
     SessionPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
     session.injections.all().delete()
     session.delete()
-    _delete_files_after_commit(names)
+    delete_photo_files_after_commit(photos)
 
 
 __all__ = [

@@ -31,7 +31,7 @@ from mesoclinic.treatments.forms import (
 )
 from mesoclinic.treatments.images import prepare_photo
 from mesoclinic.treatments.mail import render_pdf
-from mesoclinic.treatments.models import Injection, TreatmentSession
+from mesoclinic.treatments.models import Injection, StoredPhoto, TreatmentSession
 from mesoclinic.treatments.selectors import (
     aftercare_sheet_of,
     photo_get,
@@ -321,10 +321,20 @@ def session_photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
 def session_photo_file(request: HttpRequest, photo_id: int, variant: str) -> FileResponse:
     """A photo or its thumbnail, only to staff of its organisation (never a public URL).
     Every fetch is recorded, thumbnails included: the URL can be opened on its own."""
+    workspace = request_workspace(request)
+    return photo_file_response(
+        workspace=workspace,
+        photo=photo_get(workspace=workspace, photo_id=photo_id),
+        variant=variant,
+    )
+
+
+def photo_file_response(*, workspace: Workspace, photo: StoredPhoto, variant: str) -> FileResponse:
+    """The photo's file ("full") or thumbnail ("thumb"), never cached, its read audited (the
+    URL can be opened on its own); any other variant is a 404. ``photo`` was fetched
+    through an organisation-scoped selector."""
     if variant not in ("full", "thumb"):
         raise Http404("No such variant")
-    workspace = request_workspace(request)
-    photo = photo_get(workspace=workspace, photo_id=photo_id)
     audit_record(
         action="photo.read",
         actor=workspace.user,
