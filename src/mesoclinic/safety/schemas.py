@@ -8,10 +8,10 @@ service's, which names the same fields (``session_ids`` is ``sessions`` there).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, field_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StrictInt
 
 from mesoclinic.patients import validators
 from mesoclinic.safety import catalogue, rules
@@ -55,57 +55,14 @@ def _choices(values: list[str], choices: list[str]) -> list[str]:
 PLAUSIBLE_YEARS = range(2000, 2101)
 
 
-def _plausible(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.year not in PLAUSIBLE_YEARS:
+def _plausible(value: dt.datetime) -> dt.datetime:
+    if value.year not in PLAUSIBLE_YEARS:
         raise ValueError("Give a date between the years 2000 and 2100.")
     return value
 
 
 def _clean(value: str, label: str, max_chars: int = TEXT_MAX_CHARS) -> str:
     return validators.clean_text(value, label=label, max_chars=max_chars)
-
-
-class _EventFields(_Strict):
-    """The clinical fields, shared by create (required ones required) and update."""
-
-    term_text: str = Field("", description="Required for term 'other'; optional details")
-    description: str = ""
-    reported_by: str = Field(Reporter.PRACTITIONER, description=", ".join(Reporter.values))
-    serious_criteria: list[str] = Field(
-        default_factory=list, description=", ".join(SeriousCriterion.values)
-    )
-    actions: list[str] = Field(default_factory=list, description=", ".join(ActionTaken.values))
-    action_note: str = ""
-    responsible_id: StrictInt | None = Field(
-        None,
-        description="The practitioner told when it is flagged (default: who gave the "
-        "latest related session)",
-    )
-
-    @field_validator("term_text")
-    @classmethod
-    def _term_text(cls, value: str) -> str:
-        return _clean(value, "The details", 200)
-
-    @field_validator("description", "action_note")
-    @classmethod
-    def _texts(cls, value: str) -> str:
-        return _clean(value, "The text")
-
-    @field_validator("reported_by")
-    @classmethod
-    def _reporter(cls, value: str) -> str:
-        return _choice(value, list(Reporter.values))
-
-    @field_validator("serious_criteria")
-    @classmethod
-    def _criteria(cls, value: list[str]) -> list[str]:
-        return _choices(value, list(SeriousCriterion.values))
-
-    @field_validator("actions")
-    @classmethod
-    def _actions(cls, value: list[str]) -> list[str]:
-        return _choices(value, list(ActionTaken.values))
 
 
 def _term(value: str) -> str:
@@ -116,134 +73,86 @@ def _term(value: str) -> str:
     return value
 
 
-class EventIn(_EventFields):
+# The checked types of the fields: the same checks whether a field is required (create) or
+# may be left out (PATCH, where ``X | None`` checks only what is sent).
+TermCode = Annotated[str, AfterValidator(_term)]
+RelationCode = Annotated[str, AfterValidator(lambda v: _choice(v, list(Relation.values)))]
+ReporterCode = Annotated[str, AfterValidator(lambda v: _choice(v, list(Reporter.values)))]
+OutcomeCode = Annotated[
+    str,
+    AfterValidator(lambda v: _choice(v, [o for o in Outcome.values if o != Outcome.ONGOING])),
+]
+Criteria = Annotated[
+    list[str], AfterValidator(lambda v: _choices(v, list(SeriousCriterion.values)))
+]
+Actions = Annotated[list[str], AfterValidator(lambda v: _choices(v, list(ActionTaken.values)))]
+TermText = Annotated[str, AfterValidator(lambda v: _clean(v, "The details", 200))]
+Text = Annotated[str, AfterValidator(lambda v: _clean(v, "The text"))]
+Note = Annotated[str, AfterValidator(lambda v: _clean(v, "The note"))]
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+
+class EventIn(_Strict):
     patient_id: StrictInt
     session_ids: list[StrictInt] = Field(
         min_length=1, max_length=50, description="The signed sessions the side effect followed"
     )
-    term: str = Field(description="A catalogue term code (erythema, pruritus, ... other)")
-    onset_at: AwareDatetime = Field(description="With its UTC offset")
+    term: TermCode = Field(description="A catalogue term code (erythema, pruritus, ... other)")
+    term_text: TermText = Field("", description="Required for term 'other'; optional details")
+    description: Text = ""
+    onset_at: Moment = Field(description="With its UTC offset")
+    reported_by: ReporterCode = Field(Reporter.PRACTITIONER, description=", ".join(Reporter.values))
     grade: StrictInt = Field(ge=1, le=5, description="CTCAE grade 1 (mild) to 5 (death)")
-    relation: str = Field(description=", ".join(Relation.values))
-
-    @field_validator("term")
-    @classmethod
-    def _term_code(cls, value: str) -> str:
-        return _term(value)
-
-    @field_validator("relation")
-    @classmethod
-    def _relation(cls, value: str) -> str:
-        return _choice(value, list(Relation.values))
-
-    @field_validator("onset_at")
-    @classmethod
-    def _onset(cls, value: dt.datetime) -> dt.datetime | None:
-        return _plausible(value)
+    serious_criteria: Criteria = Field(
+        default_factory=list, description=", ".join(SeriousCriterion.values)
+    )
+    relation: RelationCode = Field(description=", ".join(Relation.values))
+    actions: Actions = Field(default_factory=list, description=", ".join(ActionTaken.values))
+    action_note: Text = ""
+    responsible_id: StrictInt | None = Field(
+        None,
+        description="The practitioner told when it is flagged (default: who gave the "
+        "latest related session)",
+    )
 
 
 class EventPatch(_Strict):
     """Only the fields sent change."""
 
     session_ids: list[StrictInt] | None = Field(None, min_length=1, max_length=50)
-    term: str | None = None
-    term_text: str | None = None
-    description: str | None = None
-    onset_at: AwareDatetime | None = None
-    reported_by: str | None = None
+    term: TermCode | None = None
+    term_text: TermText | None = None
+    description: Text | None = None
+    onset_at: Moment | None = None
+    reported_by: ReporterCode | None = None
     grade: StrictInt | None = Field(None, ge=1, le=5)
-    serious_criteria: list[str] | None = None
-    relation: str | None = None
-    actions: list[str] | None = None
-    action_note: str | None = None
+    serious_criteria: Criteria | None = None
+    relation: RelationCode | None = None
+    actions: Actions | None = None
+    action_note: Text | None = None
     responsible_id: StrictInt | None = None
-
-    @field_validator("term")
-    @classmethod
-    def _term_code(cls, value: str | None) -> str | None:
-        return value if value is None else _term(value)
-
-    @field_validator("relation")
-    @classmethod
-    def _relation(cls, value: str | None) -> str | None:
-        return value if value is None else _choice(value, list(Relation.values))
-
-    @field_validator("onset_at")
-    @classmethod
-    def _onset(cls, value: dt.datetime | None) -> dt.datetime | None:
-        return _plausible(value)
-
-    @field_validator("reported_by")
-    @classmethod
-    def _reporter(cls, value: str | None) -> str | None:
-        return value if value is None else _choice(value, list(Reporter.values))
-
-    @field_validator("serious_criteria")
-    @classmethod
-    def _criteria(cls, value: list[str] | None) -> list[str] | None:
-        return value if value is None else _choices(value, list(SeriousCriterion.values))
-
-    @field_validator("actions")
-    @classmethod
-    def _actions(cls, value: list[str] | None) -> list[str] | None:
-        return value if value is None else _choices(value, list(ActionTaken.values))
-
-    @field_validator("term_text")
-    @classmethod
-    def _term_text(cls, value: str | None) -> str | None:
-        return value if value is None else _clean(value, "The details", 200)
-
-    @field_validator("description", "action_note")
-    @classmethod
-    def _texts(cls, value: str | None) -> str | None:
-        return value if value is None else _clean(value, "The text")
 
 
 class FollowUpIn(_Strict):
-    note: str = Field(min_length=1)
+    note: Note = Field(min_length=1)
     grade: StrictInt | None = Field(None, ge=1, le=5, description="The grade from now on")
-    noted_at: AwareDatetime | None = Field(None, description="Default: now")
-
-    @field_validator("note")
-    @classmethod
-    def _note(cls, value: str) -> str:
-        return _clean(value, "The note")
-
-    @field_validator("noted_at")
-    @classmethod
-    def _noted(cls, value: dt.datetime | None) -> dt.datetime | None:
-        return _plausible(value)
+    noted_at: Moment | None = Field(None, description="Default: now")
 
 
 class ResolveIn(_Strict):
-    outcome: str = Field(description="resolved, resolved_with_sequelae or fatal")
+    outcome: OutcomeCode = Field(description="resolved, resolved_with_sequelae or fatal")
     resolved_on: dt.date
-    sequelae: str = ""
-    note: str = ""
-
-    @field_validator("outcome")
-    @classmethod
-    def _outcome(cls, value: str) -> str:
-        return _choice(value, [v for v in Outcome.values if v != Outcome.ONGOING])
-
-    @field_validator("sequelae", "note")
-    @classmethod
-    def _texts(cls, value: str) -> str:
-        return _clean(value, "The text")
+    sequelae: Text = ""
+    note: Text = ""
 
 
 class ReviewIn(_Strict):
-    note: str = Field(min_length=10, description="The decision about further sessions")
-
-    @field_validator("note")
-    @classmethod
-    def _note(cls, value: str) -> str:
-        return _clean(value, "The note")
+    note: Note = Field(min_length=10, description="The decision about further sessions")
 
 
 class EventListParams(Schema):
     patient_id: int | None = None
-    term: str | None = None
+    term: TermCode | None = None
     open: bool | None = None
     serious: bool | None = None
     prolonged: bool | None = Field(None, description="Open and past its expected course")
@@ -252,11 +161,6 @@ class EventListParams(Schema):
     onset_to: dt.date | None = None
     limit: int = Field(LIST_LIMIT_DEFAULT, ge=1, le=LIST_LIMIT_MAX)
     offset: int = Field(0, ge=0, le=10_000_000)
-
-    @field_validator("term")
-    @classmethod
-    def _term_code(cls, value: str | None) -> str | None:
-        return value if value is None else _term(value)
 
 
 class RatesParams(Schema):
