@@ -11,6 +11,7 @@ trail shows an account's sign-ins.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -53,6 +54,11 @@ class Workspace:
 
     def has_role(self, *roles: str) -> bool:
         return self.membership.role in roles
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        """The current clinic's time zone (UTC for an organisation without a clinic)."""
+        return self.clinic.tzinfo if self.clinic is not None else zoneinfo.ZoneInfo("UTC")
 
 
 def workspace_for_membership(membership: Membership, *, clinic_id: int | None = None) -> Workspace:

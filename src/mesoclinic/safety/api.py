@@ -10,7 +10,6 @@ audited as ``adverse_event.list`` (with the patient when filtered by one).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -178,7 +177,7 @@ def list_events(request: HttpRequest, params: Query[EventListParams]) -> dict[st
             onset_to=params.onset_to,
         ),
         now=now,
-        tz=workspace.clinic.tzinfo if workspace.clinic else dt.UTC,
+        tz=workspace.tzinfo,
     )
     page = list(events[params.offset : params.offset + params.limit])
     audit_record(

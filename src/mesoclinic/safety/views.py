@@ -66,12 +66,6 @@ from mesoclinic.treatments.views import photo_file_response
 DEFAULT_PERIOD_DAYS = 365
 
 
-def _tz(workspace: Workspace, patient: Patient | None = None) -> Any:
-    if workspace.clinic is not None:
-        return workspace.clinic.tzinfo
-    return dt.UTC
-
-
 def _grade_texts() -> dict[str, dict[str, str]]:
     """Each term's grade descriptions, for the form's script (generic where the term has
     none of its own)."""
@@ -93,7 +87,7 @@ def event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     workspace = request_workspace(request)
     patient = patient_get(workspace=workspace, patient_id=patient_id)
     visits = signed_visits_of(patient=patient)
-    tz = _tz(workspace)
+    tz = workspace.tzinfo
     if not visits:
         messages.error(
             request, _("This patient has no signed session yet: a side effect follows one.")
@@ -366,7 +360,7 @@ def side_effects_tab_context(*, patient: Patient) -> dict[str, Any]:
 
 
 def _rates_query(request: HttpRequest, workspace: Workspace) -> tuple[RatesForm, Any]:
-    today = clock.today_in(_tz(workspace))
+    today = clock.today_in(workspace.tzinfo)
     clinics = workspace.organisation.clinics.filter(is_active=True).order_by("name")
     data = request.GET.copy()
     data.setdefault("start", (today - dt.timedelta(days=DEFAULT_PERIOD_DAYS)).isoformat())
