@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "mesoclinic.inventory",
     "mesoclinic.treatments",
     "mesoclinic.safety",
+    "mesoclinic.outcomes",
     "mesoclinic.portal",
 ]
 

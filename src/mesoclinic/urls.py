@@ -64,6 +64,7 @@ urlpatterns = [
     path("inventory/", include("mesoclinic.inventory.urls")),
     path("sessions/", include("mesoclinic.treatments.urls")),
     path("safety/", include("mesoclinic.safety.urls")),
+    path("outcomes/", include("mesoclinic.outcomes.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -199,3 +199,27 @@ def test_the_demo_calendar_has_courses_in_every_state_with_history(db):
         day = appointment.starts_at.astimezone(appointment.clinic.tzinfo).date()
         session = appointment.course_session
         assert session.earliest_on <= day <= session.latest_on
+
+
+def test_the_demo_has_outcome_visits_with_measurements_and_photos(db):
+    from mesoclinic.core.demo import DEMO_SLUG, seed_demo
+    from mesoclinic.outcomes.models import Measurement, OutcomePhoto, OutcomeVisit
+    from mesoclinic.scheduling.models import Course
+
+    seed_demo()
+    visits = OutcomeVisit.objects.filter(organisation__slug=DEMO_SLUG)
+    started = Course.objects.filter(
+        organisation__slug=DEMO_SLUG, outcome_visits__point="baseline"
+    ).distinct()
+    assert started.count() >= 10
+    # Every course with a baseline has it before any later visit of that course.
+    for visit in visits.exclude(point="baseline").select_related("course"):
+        baseline = visits.get(course=visit.course, point="baseline")
+        assert baseline.measured_on <= visit.measured_on
+    assert visits.exclude(point="baseline").count() >= 10
+    assert Measurement.objects.filter(visit__in=visits, measure="density_per_cm2").count() == (
+        visits.count()
+    )
+    photos = OutcomePhoto.objects.filter(visit__in=visits)
+    assert {"vertex", "frontal", "trichoscopy"} <= set(photos.values_list("view", flat=True))
+    assert not OutcomeVisit.objects.exclude(organisation__slug=DEMO_SLUG).exists()

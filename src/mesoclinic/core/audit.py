@@ -143,6 +143,12 @@ ACTIONS: dict[str, ActionInfo] = {
     "adverse_event.flag": ActionInfo(_("Side effect flagged (prolonged or serious)")),
     "adverse_event.photo_add": ActionInfo(_("Photo of a side effect added")),
     "adverse_event.photo_remove": ActionInfo(_("Photo of a side effect removed")),
+    "outcome_visit.record": ActionInfo(_("Outcome visit recorded")),
+    "outcome_visit.update": ActionInfo(_("Outcome visit corrected")),
+    "landmark.create": ActionInfo(_("Scalp landmark marked")),
+    "outcome_photo.add": ActionInfo(_("Outcome photo added")),
+    "outcome_photo.remove": ActionInfo(_("Outcome photo removed")),
+    "outcome_photo.analyse": ActionInfo(_("Trichoscopy close-up analysed")),
     "appointment.read": ActionInfo(_("Appointment opened"), standalone=True),
     "calendar.export": ActionInfo(_("Appointments exported as iCalendar"), standalone=True),
     "patient.read": ActionInfo(_("Chart opened"), standalone=True),
@@ -153,6 +159,12 @@ ACTIONS: dict[str, ActionInfo] = {
     "adverse_event.read": ActionInfo(_("Side effect opened"), standalone=True),
     "adverse_event.list": ActionInfo(_("Side effects listed"), standalone=True),
     "safety.read": ActionInfo(_("Safety rates viewed or exported"), standalone=True),
+    "outcomes.read": ActionInfo(
+        _("Outcomes viewed (visit, progress, comparison or report)"), standalone=True
+    ),
+    "outcomes.cohort_read": ActionInfo(
+        _("Cohort outcomes viewed or exported"), standalone=True
+    ),
     "patient.list": ActionInfo(_("Patients listed through the API"), standalone=True),
     "audit.export": ActionInfo(_("Audit trail exported"), standalone=True),
     "auth.login": ActionInfo(_("Signed in"), standalone=True),

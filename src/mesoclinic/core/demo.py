@@ -391,6 +391,9 @@ def seed_demo(*, patients: int = 60, other_patients: int = 15) -> bool:
         from mesoclinic.safety.demo import seed_open_example
 
         seed_open_example(practitioner=practitioner, now=clock.now())
+        from mesoclinic.outcomes.demo import seed_outcomes
+
+        seed_outcomes(rng=rng, organisation_id=demo.pk, today=timezone.localdate())
 
         other = organisation_create(
             name="Northside Aesthetics", slug=OTHER_SLUG, mrn_prefix="NSA", acting_user=None

@@ -355,6 +355,10 @@ def patient_chart(request: HttpRequest, patient_id: int, tab: str = "overview") 
         from mesoclinic.safety.views import side_effects_tab_context
 
         extra = side_effects_tab_context(patient=patient)
+    elif tab in ("outcomes", "photos"):
+        from mesoclinic.outcomes.views import outcomes_tab_context
+
+        extra = outcomes_tab_context(patient=patient, workspace=workspace)
     return render(
         request,
         "patients/chart.html",

@@ -19,10 +19,19 @@ the mark does not depend on seeing colour.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from mesoclinic.core.svg import (
+    AXIS,
+    GRID,
+    MUTED,
+    coord,
+    escape,
+    nice_ticks,
+    shorten,
+    svg_start,
+)
 
 __all__ = ["ForestRow", "forest_plot"]
 
@@ -40,11 +49,8 @@ class ForestRow:
     highlight: bool = False  # e.g. a lot clearly above its product's rate
 
 
-# A sober palette: dark blue-grey text, blue estimates, red-orange for what needs a look.
-TEXT = "#1f2d3d"
-MUTED = "#5f6b7a"
-GRID = "#e3e8ee"
-AXIS = "#9aa5b1"
+# The shared sober palette (core/svg.py), with blue estimates and red-orange for what needs
+# a look.
 ESTIMATE = "#2563a6"
 HIGHLIGHT = "#c2410c"
 REFERENCE = "#5f6b7a"
@@ -69,61 +75,10 @@ _CAP = 4  # half-height of the interval's end caps
 
 _Scale = Callable[[float], float]  # a rate per 100 -> an x coordinate
 
-# Characters XML 1.0 cannot contain, even escaped (control characters, lone surrogates).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _text(value: str) -> str:
-    """``value`` escaped for XML text or a double- or single-quoted attribute."""
-    cleaned = _NOT_XML.sub("", value)
-    return (
-        cleaned.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&apos;")
-    )
-
-
-# Characters much narrower or wider than most, for the label-width estimate.
-_NARROW = frozenset("fijlrtI.,:;'|!()[] ")
-_WIDE = frozenset("mwMW@%—")
-
-
-def _em(char: str) -> float:
-    """A rough width of ``char`` in ems in a sans-serif font (enough to fit a label)."""
-    if unicodedata.combining(char):
-        return 0.0
-    if unicodedata.east_asian_width(char) in ("W", "F"):
-        return 1.0
-    if char in _NARROW:
-        return 0.32
-    if char in _WIDE:
-        return 0.95
-    if char.isupper():
-        return 0.7
-    return 0.58
-
 
 def _shorten(label: str, *, bold: bool) -> str:
     """The label cut to fit the label column, ending in an ellipsis if cut."""
-    label = _NOT_XML.sub("", label)
-    budget = _LABEL_EMS / (1.1 if bold else 1.0)
-    if sum(_em(c) for c in label) <= budget:
-        return label
-    width = _em("…")
-    kept: list[str] = []
-    for char in label:
-        width += _em(char)
-        if width > budget:
-            break
-        kept.append(char)
-    return "".join(kept).rstrip() + "…"
-
-
-def _num(value: float) -> str:
-    """A coordinate with one decimal (enough at this size, and keeps the markup small)."""
-    return f"{value:.1f}"
+    return shorten(label, _LABEL_EMS / (1.1 if bold else 1.0))
 
 
 def _rate(value: float) -> str:
@@ -138,27 +93,8 @@ def _finite(value: float | None) -> float | None:
     return max(value, 0.0)
 
 
-def _nice_ticks(maximum: float) -> tuple[list[float], int]:
-    """Round tick values from 0 to at least ``maximum``: 4 to 6 of them, step 1, 2 or 5 x 10^e.
-
-    Returns the ticks and the number of decimals their labels need. A maximum that is not a
-    positive finite number is taken as 1.
-    """
-    if not (math.isfinite(maximum) and maximum > 0):
-        maximum = 1.0
-    exponent = math.floor(math.log10(maximum / 5))
-    # The first step of 1, 2, 5, 10, 20... with at most 5 intervals up to the maximum. The
-    # step before it needed more than 5, and steps grow at most 2.5-fold, so this one needs
-    # at least 3: always 4 to 6 ticks.
-    while True:
-        for multiple in (1, 2, 5):
-            step = multiple * 10.0**exponent
-            intervals = math.ceil(maximum / step - 1e-9)
-            if intervals <= 5:
-                decimals = max(0, -exponent)
-                ticks = [round(i * step, decimals) for i in range(max(intervals, 1) + 1)]
-                return ticks, decimals
-        exponent += 1
+# The name the ticks had here before they moved to core/svg.py (the tests use it).
+_nice_ticks = nice_ticks
 
 
 def forest_plot(
@@ -190,7 +126,7 @@ def forest_plot(
                 maximum = max(maximum, finite)
     if reference is not None:
         maximum = max(maximum, reference)
-    ticks, decimals = _nice_ticks(maximum)
+    ticks, decimals = nice_ticks(maximum)
     top_value = ticks[-1]
 
     def x_of(value: float) -> float:
@@ -200,14 +136,10 @@ def forest_plot(
     axis_y = _TOP + len(rows) * _ROW_HEIGHT + 6
     height = axis_y + 48
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" role="img" '
-        f'aria-label="{_text(title)}" class="forest-plot" '
-        f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
-        f'font-size="12" fill="{TEXT}">',
-        f"<title>{_text(title)}</title>",
+        svg_start(width=_WIDTH, height=height, label=title, css_class="forest-plot"),
+        f"<title>{escape(title)}</title>",
         f'<text class="chart-title" x="{_LABEL_X}" y="{_TITLE_Y}" font-size="14" '
-        f'font-weight="bold">{_text(title)}</text>',
+        f'font-weight="bold">{escape(title)}</text>',
         f'<text x="{_COUNTS_RIGHT}" y="{_TOP - 8}" text-anchor="end" fill="{MUTED}" '
         f'font-size="11">sessions: with / all</text>',
     ]
@@ -215,7 +147,7 @@ def forest_plot(
     # Grid lines and the axis first, so the rows are drawn over them.
     parts.append('<g class="axis">')
     for tick in ticks:
-        tick_x = _num(x_of(tick))
+        tick_x = coord(x_of(tick))
         parts.append(
             f'<line x1="{tick_x}" y1="{_TOP}" x2="{tick_x}" y2="{axis_y}" stroke="{GRID}"/>'
             f'<line x1="{tick_x}" y1="{axis_y}" x2="{tick_x}" y2="{axis_y + 5}" stroke="{AXIS}"/>'
@@ -226,8 +158,8 @@ def forest_plot(
         f'<line x1="{_PLOT_LEFT}" y1="{axis_y}" x2="{_PLOT_RIGHT}" y2="{axis_y}" stroke="{AXIS}"/>'
     )
     parts.append(
-        f'<text class="x-label" x="{_num((_PLOT_LEFT + _PLOT_RIGHT) / 2)}" y="{axis_y + 38}" '
-        f'text-anchor="middle" fill="{MUTED}">{_text(x_label)}</text>'
+        f'<text class="x-label" x="{coord((_PLOT_LEFT + _PLOT_RIGHT) / 2)}" y="{axis_y + 38}" '
+        f'text-anchor="middle" fill="{MUTED}">{escape(x_label)}</text>'
     )
     parts.append("</g>")
 
@@ -240,12 +172,12 @@ def forest_plot(
         elif _PLOT_RIGHT - x < 60:
             anchor = "end"
         parts.append(
-            f'<g class="reference"><title>{_text(reference_label)}: '
+            f'<g class="reference"><title>{escape(reference_label)}: '
             f"{_rate(reference)} per 100 sessions</title>"
-            f'<line x1="{_num(x)}" y1="{_TOP - 16}" x2="{_num(x)}" y2="{axis_y}" '
+            f'<line x1="{coord(x)}" y1="{_TOP - 16}" x2="{coord(x)}" y2="{axis_y}" '
             f'stroke="{REFERENCE}" stroke-width="1.5" stroke-dasharray="5 4"/>'
-            f'<text x="{_num(x)}" y="{_TOP - 21}" text-anchor="{anchor}" fill="{REFERENCE}">'
-            f"{_text(reference_label)} {_rate(reference)}</text></g>"
+            f'<text x="{coord(x)}" y="{_TOP - 21}" text-anchor="{anchor}" fill="{REFERENCE}">'
+            f"{escape(reference_label)} {_rate(reference)}</text></g>"
         )
 
     for index, row in enumerate(rows):
@@ -260,8 +192,8 @@ def _row(row: ForestRow, y: float, x_of: _Scale) -> str:
     low = _finite(row.low_per_100)
     high = _finite(row.high_per_100)
     colour = HIGHLIGHT if row.highlight else ESTIMATE
-    cy = _num(y)
-    text_y = _num(y + 4)  # baseline that centres 12px text on the row
+    cy = coord(y)
+    text_y = coord(y + 4)  # baseline that centres 12px text on the row
 
     # The row's tooltip and accessible name: the full label, then what the row shows.
     if estimate is None:
@@ -278,9 +210,9 @@ def _row(row: ForestRow, y: float, x_of: _Scale) -> str:
     label_style = f' font-weight="bold" fill="{HIGHLIGHT}"' if row.highlight else ""
     out = [
         f'<g class="{classes}">',
-        f"<title>{_text(summary)}</title>",
+        f"<title>{escape(summary)}</title>",
         f'<text class="label" x="{_LABEL_X}" y="{text_y}"{label_style}>'
-        f"{_text(_shorten(row.label, bold=row.highlight))}</text>",
+        f"{escape(_shorten(row.label, bold=row.highlight))}</text>",
     ]
     if estimate is None:
         out.append(
@@ -289,16 +221,16 @@ def _row(row: ForestRow, y: float, x_of: _Scale) -> str:
         )
     else:
         if low is not None and high is not None:
-            x1, x2 = _num(x_of(min(low, high))), _num(x_of(max(low, high)))
+            x1, x2 = coord(x_of(min(low, high))), coord(x_of(max(low, high)))
             out.append(
                 f'<g class="interval" stroke="{colour}" stroke-width="2">'
                 f'<line x1="{x1}" y1="{cy}" x2="{x2}" y2="{cy}"/>'
-                f'<line x1="{x1}" y1="{_num(y - _CAP)}" x2="{x1}" y2="{_num(y + _CAP)}"/>'
-                f'<line x1="{x2}" y1="{_num(y - _CAP)}" x2="{x2}" y2="{_num(y + _CAP)}"/>'
+                f'<line x1="{x1}" y1="{coord(y - _CAP)}" x2="{x1}" y2="{coord(y + _CAP)}"/>'
+                f'<line x1="{x2}" y1="{coord(y - _CAP)}" x2="{x2}" y2="{coord(y + _CAP)}"/>'
                 "</g>"
             )
         out.append(
-            f'<circle class="estimate" cx="{_num(x_of(estimate))}" cy="{cy}" '
+            f'<circle class="estimate" cx="{coord(x_of(estimate))}" cy="{cy}" '
             f'r="{_DOT_RADIUS}" fill="{colour}" stroke="#ffffff" stroke-width="1"/>'
         )
     out.append(
@@ -318,14 +250,15 @@ def _empty(title: str) -> str:
     height = 96
     return "\n".join(
         [
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
-            f'width="100%" preserveAspectRatio="xMinYMin meet" role="img" '
-            f'aria-label="{_text(title)}: {EMPTY_MESSAGE}" class="forest-plot" '
-            f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" '
-            f'font-size="12" fill="{TEXT}">',
-            f"<title>{_text(title)}</title>",
+            svg_start(
+                width=_WIDTH,
+                height=height,
+                label=f"{title}: {EMPTY_MESSAGE}",
+                css_class="forest-plot",
+            ),
+            f"<title>{escape(title)}</title>",
             f'<text class="chart-title" x="{_LABEL_X}" y="{_TITLE_Y}" font-size="14" '
-            f'font-weight="bold">{_text(title)}</text>',
+            f'font-weight="bold">{escape(title)}</text>',
             f'<text class="empty" x="{_WIDTH / 2:.0f}" y="{height / 2 + 12:.0f}" '
             f'text-anchor="middle" fill="{MUTED}">{EMPTY_MESSAGE}</text>',
             "</svg>",

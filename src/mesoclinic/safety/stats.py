@@ -19,9 +19,9 @@ Three methods, each for one job:
   true proportion, at the price of being wider. Its bounds are the proportions at which
   observing ``events`` or more (lower bound), or ``events`` or fewer (upper bound), has
   probability ``(1 - confidence) / 2``. Those probabilities are tails of a beta distribution
-  (the regularised incomplete beta function, computed here from its continued fraction with
-  ``math.lgamma``); the bounds come from a root finder that keeps the root bracketed (Newton
-  steps, bisection whenever a step would leave the bracket). Up to 10**8 trials they are
+  (the regularised incomplete beta function, from its continued fraction in
+  ``core/special.py``); the bounds come from a root finder that keeps the root bracketed
+  (Newton steps, bisection whenever a step would leave the bracket). Up to 10**8 trials they are
   accurate to 1e-10 relative or better (checked against 45-digit arithmetic); beyond, the
   upper bound for a handful of events slowly loses digits (``1 - x`` in the continued
   fraction), to about 1e-6 relative at 10**12. Each interval takes well under a millisecond
@@ -41,6 +41,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
+
+from mesoclinic.core import special
 
 __all__ = [
     "Comparison",
@@ -151,54 +153,7 @@ def wilson(events: int, trials: int, *, confidence: float = 0.95) -> Interval | 
     return Interval(low=min(max(low, 0.0), p), high=max(min(high, 1.0), p))
 
 
-# --- The regularised incomplete beta function --------------------------------------------
-
-_TINY = 1e-300
-_CF_EPS = 1e-15
-_CF_MAX_TERMS = 100_000
-
-
-def _beta_cf(a: float, b: float, x: float) -> float:
-    """The continued fraction of I_x(a, b) (modified Lentz), for x < (a + 1) / (a + b + 2).
-
-    In the tails, where the Clopper-Pearson bounds lie, it needs a few dozen terms even for
-    ten million trials (about 900 at the mean of Beta(5e6, 5e6), its slowest point).
-    """
-    qab = a + b
-    qap = a + 1
-    qam = a - 1
-    c = 1.0
-    d = 1 - qab * x / qap
-    if abs(d) < _TINY:
-        d = _TINY
-    d = 1 / d
-    h = d
-    for m in range(1, _CF_MAX_TERMS):
-        m2 = 2 * m
-        # Even step: d_{2m} = m (b - m) x / ((a + 2m - 1)(a + 2m)).
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1 + aa * d
-        if abs(d) < _TINY:
-            d = _TINY
-        c = 1 + aa / c
-        if abs(c) < _TINY:
-            c = _TINY
-        d = 1 / d
-        h *= d * c
-        # Odd step: d_{2m+1} = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)).
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1 + aa * d
-        if abs(d) < _TINY:
-            d = _TINY
-        c = 1 + aa / c
-        if abs(c) < _TINY:
-            c = _TINY
-        d = 1 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < _CF_EPS:
-            return h
-    raise ArithmeticError(f"The incomplete beta continued fraction did not converge ({a}, {b}).")
+# --- Tails of the beta distribution ------------------------------------------------------
 
 
 def _log_tail(x: float, a: float, b: float, log_beta: float, *, upper: bool) -> tuple[float, float]:
@@ -216,10 +171,10 @@ def _log_tail(x: float, a: float, b: float, log_beta: float, *, upper: bool) -> 
     log_1mx = math.log1p(-x)
     log_front = a * log_x + b * log_1mx - log_beta  # log(x**a (1 - x)**b / B(a, b))
     if x < (a + 1) / (a + b + 2):
-        log_lower = log_front + math.log(_beta_cf(a, b, x) / a)
+        log_lower = log_front + math.log(special.beta_continued_fraction(a, b, x) / a)
         log_upper = _log1m_exp(log_lower)
     else:
-        log_upper = log_front + math.log(_beta_cf(b, a, 1 - x) / b)
+        log_upper = log_front + math.log(special.beta_continued_fraction(b, a, 1 - x) / b)
         log_lower = _log1m_exp(log_upper)
     # d/dx log(tail) = density / tail; infinite (the solver then bisects) far out in a tail.
     log_density = log_front - log_x - log_1mx
@@ -239,39 +194,6 @@ def _log1m_exp(log_v: float) -> float:
     if log_v > -math.log(2):
         return math.log(-math.expm1(log_v))
     return math.log1p(-math.exp(log_v))
-
-
-def _log_beta(a: int, b: int) -> float:
-    """``log B(a, b)`` for positive integers, without the cancellation of large ``lgamma`` values.
-
-    ``lgamma(b) - lgamma(a + b)`` for ten million trials subtracts two numbers near 1.5e8,
-    losing about 3e-8 to rounding, which would shift the bound for 1 or 2 events by about as
-    much, relatively. Instead: ``lgamma`` directly while the values are small; the exact
-    product ``(b)(b + 1)...(b + a - 1)`` as a sum of logs while ``a`` is small; otherwise
-    Stirling's series, in which the large parts cancel algebraically, not numerically.
-    """
-    a, b = min(a, b), max(a, b)
-    if a + b < 1000:
-        return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-    if a < 10:
-        return math.lgamma(a) - math.fsum(math.log(b + i) for i in range(a))
-    total = a + b
-    return (
-        (a - 0.5) * math.log(a / total)
-        + b * math.log1p(-a / total)
-        - 0.5 * math.log(b)
-        + 0.5 * math.log(2 * math.pi)
-        + _stirling_rest(a)
-        + _stirling_rest(b)
-        - _stirling_rest(total)
-    )
-
-
-def _stirling_rest(x: float) -> float:
-    """``lgamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2)`` for x >= 10, to about 1e-14."""
-    inv = 1 / x
-    inv2 = inv * inv
-    return inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))))
 
 
 # --- The Clopper-Pearson bounds -------------------------------------------------------------
@@ -327,7 +249,7 @@ def _cp_lower(k: int, n: int, tail: float) -> float:
         return 1 - _cp_upper(n - k, n, tail)
     # P(X >= k) = I_p(k, n - k + 1), increasing in p.
     a, b = k, n - k + 1
-    log_beta = _log_beta(a, b)
+    log_beta = special.log_beta(a, b)
     log_target = math.log(tail)
 
     def f(p: float) -> tuple[float, float]:
@@ -347,7 +269,7 @@ def _cp_upper(k: int, n: int, tail: float) -> float:
         return 1 - _cp_lower(n - k, n, tail)
     # P(X <= k) = 1 - I_p(k + 1, n - k), decreasing in p: solve log(tail) - log P(X <= k) = 0.
     a, b = k + 1, n - k
-    log_beta = _log_beta(a, b)
+    log_beta = special.log_beta(a, b)
     log_target = math.log(tail)
 
     def f(p: float) -> tuple[float, float]:

@@ -1,0 +1,300 @@
+"""Cohort analytics: what happened to the clinic's own patients on a protocol.
+
+A cohort is a set of courses (a protocol, a formulation, a practitioner, the patients' sex,
+their stage at baseline, and the period the courses started in). For one measure, each
+course's number at a review point is paired with the same course's baseline; the mean
+change has a paired t interval, the responder rate a Wilson interval (``outcomes.stats``).
+Two cohorts are compared by the difference of their mean changes (Welch) and of their
+responder rates (Newcombe). The data are observational: patients chose their protocol, and
+those who stopped are missing from the later points, which the page says next to the numbers.
+
+Cost: three queries per cohort whatever its size (the courses with their status, the
+numbers of the measure paired in Python, nothing per course).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from mesoclinic.outcomes import measures, stats
+from mesoclinic.outcomes.models import FOLLOW_UP_POINTS, Measurement, OutcomeVisit, ReviewPoint
+from mesoclinic.scheduling.models import Course, CourseStatus
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    protocol_id: int | None = None
+    formulation: str = ""
+    practitioner_id: int | None = None
+    sex: str = ""
+    stage_scale: str = ""
+    stage: str = ""
+    started_from: dt.date | None = None
+    started_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    patients: int
+    courses: int
+    completed: int
+    dropped_out: int
+    active: int
+    with_baseline: int
+
+
+@dataclass(frozen=True)
+class PointResult:
+    point: ReviewPoint
+    change: stats.PairedChange | None
+    responders: stats.Responders | None
+    changes: list[float]  # per course, for the distribution chart
+    changes_percent: list[float]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    label: str
+    counts: Counts
+    measure: measures.Measure
+    threshold_percent: float
+    points: list[PointResult]
+
+    def at(self, point: ReviewPoint) -> PointResult:
+        return next(p for p in self.points if p.point == point)
+
+
+@dataclass(frozen=True)
+class PointComparison:
+    point: ReviewPoint
+    change_difference: stats.Difference | None
+    responder_difference: stats.Difference | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    first: Cohort
+    second: Cohort
+    points: list[PointComparison] = field(default_factory=list)
+
+
+def courses_of_cohort(*, organisation_id: int, cohort: CohortFilter) -> QuerySet[Course]:
+    """The courses the filter selects, in one organisation."""
+    courses = Course.objects.filter(organisation_id=organisation_id)
+    if cohort.protocol_id is not None:
+        courses = courses.filter(protocol_version__protocol_id=cohort.protocol_id)
+    if cohort.formulation:
+        # Formulations are copied into each version as JSON (read in Python: JSON
+        # containment is not portable to SQLite); versions are few.
+        courses = courses.filter(
+            protocol_version_id__in=_versions_with_formulation(organisation_id, cohort.formulation)
+        )
+    if cohort.practitioner_id is not None:
+        courses = courses.filter(practitioner_id=cohort.practitioner_id)
+    if cohort.sex:
+        courses = courses.filter(patient__sex_at_birth=cohort.sex)
+    if cohort.started_from is not None:
+        courses = courses.filter(start_on__gte=cohort.started_from)
+    if cohort.started_to is not None:
+        courses = courses.filter(start_on__lte=cohort.started_to)
+    if cohort.stage_scale:
+        courses = courses.filter(
+            outcome_visits__point=ReviewPoint.BASELINE,
+            outcome_visits__stage_scale=cohort.stage_scale,
+            outcome_visits__stage=cohort.stage,
+        )
+    return courses
+
+
+def _versions_with_formulation(organisation_id: int, name: str) -> list[int]:
+    from mesoclinic.protocols.models import ProtocolVersion
+
+    return [
+        pk
+        for pk, formulations in ProtocolVersion.objects.filter(
+            protocol__organisation_id=organisation_id
+        ).values_list("pk", "formulations")
+        if any(f.get("name") == name for f in formulations or [])
+    ]
+
+
+def _counts(courses: QuerySet[Course]) -> Counts:
+    row = courses.aggregate(
+        courses=Count("pk"),
+        patients=Count("patient", distinct=True),
+        completed=Count("pk", filter=Q(status=CourseStatus.COMPLETED)),
+        dropped_out=Count("pk", filter=Q(status=CourseStatus.CANCELLED)),
+        active=Count("pk", filter=Q(status=CourseStatus.ACTIVE)),
+    )
+    with_baseline = OutcomeVisit.objects.filter(
+        course__in=courses.values("pk"), point=ReviewPoint.BASELINE
+    ).count()
+    return Counts(with_baseline=with_baseline, **row)
+
+
+def _paired(
+    courses: QuerySet[Course], measure: measures.Measure
+) -> dict[ReviewPoint, list[tuple[float, float]]]:
+    """Per review point, (baseline, value) of every course that has both."""
+    rows = Measurement.objects.filter(
+        course__in=courses.values("pk"),
+        measure=measure.code,
+        point__in=[ReviewPoint.BASELINE, *FOLLOW_UP_POINTS],
+    ).values_list("course_id", "point", "value")
+    baseline: dict[int, float] = {}
+    later: dict[str, list[tuple[int, float]]] = {p.value: [] for p in FOLLOW_UP_POINTS}
+    for course_id, point, value in rows.iterator(chunk_size=10_000):
+        if point == ReviewPoint.BASELINE:
+            baseline[course_id] = value
+        else:
+            later[point].append((course_id, value))
+    return {
+        ReviewPoint(point): [(baseline[c], v) for c, v in values if c in baseline]
+        for point, values in later.items()
+    }
+
+
+def cohort_outcomes(
+    *,
+    organisation_id: int,
+    cohort: CohortFilter,
+    measure: measures.Measure,
+    threshold_percent: float,
+    label: str = "",
+) -> Cohort:
+    courses = courses_of_cohort(organisation_id=organisation_id, cohort=cohort)
+    paired = _paired(courses, measure)
+    higher = measure.higher_is_better is not False
+    points = []
+    for point in FOLLOW_UP_POINTS:
+        pairs = paired[point]
+        points.append(
+            PointResult(
+                point=point,
+                change=stats.paired_change(pairs),
+                responders=stats.responders(
+                    pairs, threshold_percent=threshold_percent, higher_is_better=higher
+                )
+                if measure.higher_is_better is not None
+                else None,
+                changes=[after - before for before, after in pairs],
+                changes_percent=[
+                    pct
+                    for before, after in pairs
+                    if (pct := stats.percent_change(before, after)) is not None
+                ],
+            )
+        )
+    return Cohort(
+        label=label,
+        counts=_counts(courses),
+        measure=measure,
+        threshold_percent=threshold_percent,
+        points=points,
+    )
+
+
+def compare(first: Cohort, second: Cohort) -> Comparison:
+    """Point by point, first minus second: mean change (Welch) and responders (Newcombe)."""
+    rows = []
+    for a, b in zip(first.points, second.points, strict=True):
+        responder_difference = None
+        if a.responders is not None and b.responders is not None:
+            responder_difference = stats.newcombe_difference(
+                a.responders.responders, a.responders.n, b.responders.responders, b.responders.n
+            )
+        rows.append(
+            PointComparison(
+                point=a.point,
+                change_difference=stats.welch_difference(a.changes, b.changes),
+                responder_difference=responder_difference,
+            )
+        )
+    return Comparison(first=first, second=second, points=rows)
+
+
+# --- The de-identified dataset ------------------------------------------------------------
+
+CSV_HEADER = (
+    "subject",
+    "protocol",
+    "sex_at_birth",
+    "age_band_at_baseline",
+    "stage_at_baseline",
+    "course_status",
+    "visit",
+    "days_since_baseline",
+    "measure",
+    "value",
+    "unit",
+    "method",
+)
+
+
+def _age_band(born: dt.date, on: dt.date) -> str:
+    age = on.year - born.year - int((on.month, on.day) < (born.month, born.day))
+    low = (age // 5) * 5
+    return f"{low}-{low + 4}"
+
+
+def deidentified_rows(*, organisation_id: int, cohort: CohortFilter) -> Iterator[tuple[str, ...]]:
+    """The cohort's measurements with no name, record number, date or clinic: each course
+    is a random subject code (new at every export, so two exports cannot be linked), ages
+    are 5-year bands and days count from the course's baseline. Courses without a baseline
+    are left out (their days cannot be counted)."""
+    courses = courses_of_cohort(organisation_id=organisation_id, cohort=cohort)
+    baselines = {
+        course_id: (day, scale, stage)
+        for course_id, day, scale, stage in OutcomeVisit.objects.filter(
+            course__in=courses.values("pk"), point=ReviewPoint.BASELINE
+        ).values_list("course_id", "measured_on", "stage_scale", "stage")
+    }
+    codes: dict[int, str] = {}
+    order = list(baselines)
+    secrets.SystemRandom().shuffle(order)
+    for number, course_id in enumerate(order, start=1):
+        codes[course_id] = f"S{number:06d}"
+    rows = (
+        Measurement.objects.filter(course__in=courses.values("pk"))
+        .order_by("course_id", "visit__measured_on", "measure")
+        .values_list(
+            "course_id",
+            "course__protocol_version__name",
+            "course__status",
+            "patient__sex_at_birth",
+            "patient__date_of_birth",
+            "point",
+            "visit__measured_on",
+            "measure",
+            "value",
+            "method",
+        )
+    )
+    yield CSV_HEADER
+    for course_id, protocol, status, sex, born, point, day, code, value, method in rows.iterator(
+        chunk_size=5_000
+    ):
+        baseline = baselines.get(course_id)
+        if baseline is None:
+            continue
+        base_day, scale, stage = baseline
+        measure = measures.get(code)
+        yield (
+            codes[course_id],
+            protocol,
+            sex,
+            _age_band(born, base_day),
+            f"{scale} {stage}".strip(),
+            status,
+            point,
+            str((day - base_day).days),
+            code,
+            measure.format(value),
+            measure.unit,
+            method,
+        )
