@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from mesoclinic.outcomes.demo import scalp_image
 from mesoclinic.outcomes.models import OutcomePhoto, OutcomeVisit
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.conftest import PASSWORD
 from tests.outcomes.conftest import rita, rita_course  # noqa: F401 (fixtures)
 from tests.outcomes.factories import patient_on
@@ -124,6 +124,8 @@ def test_baseline_and_review_with_photos_compared_and_reported(
     with page.expect_download() as info:
         page.get_by_role("link", name="Download the PDF report").click()
     data = open(info.value.path(), "rb").read()  # noqa: SIM115
+    # Kept with the screenshots, to be looked at.
+    (SCREENSHOTS / "outcome-report.pdf").write_bytes(data)
     assert data.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(data))
     text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)

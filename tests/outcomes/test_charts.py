@@ -835,3 +835,25 @@ def test_nice_ticks_cover_any_range_in_three_to_six_round_steps(low: float, span
     assert all(str(tick) != "-0.0" for tick in ticks)
     labels = [f"{tick:.{decimals}f}" for tick in ticks]
     assert len(set(labels)) == len(labels)
+
+
+def test_a_scores_whole_scale_is_on_the_axis_even_for_one_answer():
+    svg = charts.progress_chart(
+        title="Self-assessment",
+        unit="",
+        points=[charts.ProgressPoint(day=dt.date(2026, 7, 6), value=1)],
+        y_range=(-3, 3),
+    )
+    ET.fromstring(svg)
+    labels = {t.strip() for t in re.findall(r">([^<>]+)</text>", svg)}
+    assert {"-3", "3"} <= labels or {"-4", "4"} <= labels
+
+
+def test_an_axis_range_must_be_finite():
+    with pytest.raises(ValueError):
+        charts.progress_chart(
+            title="t",
+            unit="",
+            points=[charts.ProgressPoint(day=dt.date(2026, 1, 1), value=1)],
+            y_range=(float("nan"), 3),
+        )

@@ -485,3 +485,68 @@ def test_the_csv_is_de_identified(client_for, world, two_protocols):
     assert AuditEvent.objects.filter(
         action="outcomes.cohort_read", changes__export__new="csv"
     ).exists()
+
+
+# --- The trichoscopy hook on the pages ------------------------------------------------------
+
+
+def test_an_analysed_close_up_prefills_the_form_and_the_practitioner_confirms_a_correction(
+    client_for, world, rita, rita_course, fake_library
+):
+    recorded = visit(world, rita, point="baseline", day=BASELINE_DAY, course=rita_course)
+    close_up = outcome_photo_add(
+        visit=recorded,
+        view="trichoscopy",
+        photo=prepare_photo(jpeg(), max_bytes=10**7),
+        um_per_px=2.5,
+        acting_user=world.paul,
+    )
+    client = client_for("paul")
+    page = client.get(reverse("outcome_visit", args=[recorded.pk]))
+    assert "Analyse and prefill the numbers" in page_text(page)
+    response = client.post(reverse("outcome_photo_analyse", args=[close_up.pk]))
+    edit = reverse("outcome_visit_edit", args=[recorded.pk])
+    assert response.url == f"{edit}?analysis={close_up.pk}"
+    form = client.get(response.url)
+    text = page_text(form)
+    assert "Numbers found by the trichoscopy analysis" in text
+    assert 'value="168.0"' in form.content.decode()  # density prefilled
+    # Nothing is stored until the practitioner saves; a corrected number is what is stored.
+    assert not Measurement.objects.filter(visit=recorded).exists()
+    saved = client.post(
+        edit,
+        visit_form(
+            clinic=str(world.acme_city.pk),
+            course=str(rita_course.pk),
+            landmark="",
+            stage="",
+            version="1",
+            analysis_photo=str(close_up.pk),
+            m_density_per_cm2="165",
+            method_density_per_cm2="trichoscopy_auto",
+            m_shaft_width_um="",
+            device_density_per_cm2="",
+        ),
+    )
+    assert saved.status_code == 302
+    row = Measurement.objects.get(visit=recorded, measure="density_per_cm2")
+    assert (row.value, row.method, row.photo_id) == (165, "trichoscopy_auto", close_up.pk)
+
+
+def test_without_the_library_the_close_up_says_to_count_by_hand(
+    client_for, world, rita, monkeypatch
+):
+    from mesoclinic.outcomes import trichoscopy_hook
+
+    monkeypatch.setattr(trichoscopy_hook, "_library", lambda: None)
+    recorded = visit(world, rita, point="baseline", day=BASELINE_DAY)
+    outcome_photo_add(
+        visit=recorded,
+        view="trichoscopy",
+        photo=prepare_photo(jpeg(), max_bytes=10**7),
+        um_per_px=2.5,
+        acting_user=world.paul,
+    )
+    text = page_text(client_for("paul").get(reverse("outcome_visit", args=[recorded.pk])))
+    assert "Automatic trichoscopy analysis is not installed here" in text
+    assert "Analyse and prefill the numbers" not in text

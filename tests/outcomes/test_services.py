@@ -8,9 +8,6 @@ course from 5 January 2026 (``rita_course``).
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
-from dataclasses import dataclass
 
 import pytest
 
@@ -408,38 +405,6 @@ def test_a_removed_photo_leaves_a_reason_and_its_hash_and_loses_its_files(
 
 
 # --- The trichoscopy hook -----------------------------------------------------------------
-
-
-@dataclass
-class FakeResult:
-    count: int = 42
-    density_per_cm2: float = 168.0
-    widths_um: tuple[float, ...] = (20.0, 40.0, 60.0, 80.0)
-    terminal_count: int = 39
-    vellus_count: int = 3
-    flags: tuple[str, ...] = ("low contrast",)
-
-
-@pytest.fixture
-def fake_library(monkeypatch):
-    """A stand-in ``mesoclinic.trichoscopy`` with the interface the hook documents."""
-    from PIL import Image
-
-    module = types.ModuleType("mesoclinic.trichoscopy")
-    module.__version__ = "0.test"
-    module.analyze = lambda image, um_per_px, roi=None: FakeResult()
-    module.render_overlay = lambda image, result: Image.new("RGB", (8, 8), (255, 0, 0))
-    module.__spec__ = types.SimpleNamespace(name="mesoclinic.trichoscopy")  # type: ignore[assignment]
-    monkeypatch.setitem(sys.modules, "mesoclinic.trichoscopy", module)
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: module.__spec__ if name == "mesoclinic.trichoscopy" else real(name, *a),
-    )
-    return module
 
 
 def close_up(world, rita, *, um_per_px=2.5, view="trichoscopy") -> OutcomePhoto:

@@ -647,13 +647,25 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
         no_data_label=_("no data"),
         empty_message=_("No data for this cohort"),
     )
+    # Percentage changes, so the responder threshold can be drawn on the same axis.
+    distribution_title = _("Change from baseline at %(point)s (%%), one dot per course") % {
+        "point": point.label
+    }
     distribution_svg = charts.distribution_chart(
-        title=_("Change from baseline at %(point)s, one dot per course") % {"point": point.label},
-        unit=unit,
+        title=distribution_title,
+        unit="%",
         groups=[
-            charts.DistributionGroup(label=c.label, values=c.at(point).changes) for c in cohorts
+            charts.DistributionGroup(label=c.label, values=c.at(point).changes_percent)
+            for c in cohorts
         ],
-        threshold=None,
+        threshold=(
+            None
+            if measure.higher_is_better is None
+            else threshold
+            if measure.higher_is_better
+            else -threshold
+        ),
+        threshold_label=_("Responder threshold"),
         quartiles_label=_("Middle half (quartiles)"),
         median_label=_("Median"),
         no_data_label=_("no data"),
@@ -668,6 +680,7 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
             "threshold": threshold,
             "change_svg": SafeString(change_svg),
             "distribution_svg": SafeString(distribution_svg),
+            "distribution_title": distribution_title,
             "point": point,
             "query_string": request.GET.urlencode(),
         }
