@@ -531,6 +531,24 @@ def test_an_analysed_close_up_prefills_the_form_and_the_practitioner_confirms_a_
     assert saved.status_code == 302
     row = Measurement.objects.get(visit=recorded, measure="density_per_cm2")
     assert (row.value, row.method, row.photo_id) == (165, "trichoscopy_auto", close_up.pk)
+    # A later correction of another number keeps the analysed number's link to its photo.
+    again = client.post(
+        edit,
+        visit_form(
+            clinic=str(world.acme_city.pk),
+            course=str(rita_course.pk),
+            landmark="",
+            stage="",
+            version="2",
+            m_density_per_cm2="165",
+            method_density_per_cm2="trichoscopy_auto",
+            m_shaft_width_um="58",
+            device_density_per_cm2="",
+        ),
+    )
+    assert again.status_code == 302
+    row = Measurement.objects.get(visit=recorded, measure="density_per_cm2")
+    assert row.photo_id == close_up.pk
 
 
 def test_without_the_library_the_close_up_says_to_count_by_hand(

@@ -146,6 +146,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _register_routers() -> None:
     from mesoclinic.inventory.api import lots_router, products_router
+    from mesoclinic.outcomes.api import measurements_router, outcomes_router, photos_router
     from mesoclinic.patients.api import router as patients_router
     from mesoclinic.patients.consent_api import router as consents_router
     from mesoclinic.protocols.api import router as protocols_router
@@ -164,6 +165,9 @@ def _register_routers() -> None:
     api.add_router("/products", products_router, tags=["inventory"])
     api.add_router("/lots", lots_router, tags=["inventory"])
     api.add_router("/adverse-events", adverse_events_router, tags=["safety"])
+    api.add_router("/measurements", measurements_router, tags=["outcomes"])
+    api.add_router("/photos", photos_router, tags=["outcomes"])
+    api.add_router("/outcomes", outcomes_router, tags=["outcomes"])
 
 
 _register_routers()

@@ -40,7 +40,10 @@ def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     """Turn ninja/pydantic error entries into ``{"field": ..., "message": ...}`` items."""
     result = []
     for error in errors:
-        loc = [str(part) for part in error.get("loc", ()) if str(part) not in _SKIP_LOC]
+        raw = [str(part) for part in error.get("loc", ())]
+        # A multipart file is reported at ("file", <name>): the first part says where.
+        raw = raw[1:] if raw[:1] == ["file"] else raw
+        loc = [part for part in raw if part not in _SKIP_LOC]
         message = str(error.get("msg", "Invalid value"))
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]

@@ -162,6 +162,9 @@ ACTIONS: dict[str, ActionInfo] = {
     "outcomes.read": ActionInfo(
         _("Outcomes viewed (visit, progress, comparison or report)"), standalone=True
     ),
+    "outcomes.list": ActionInfo(
+        _("Outcome measurements or photos listed through the API"), standalone=True
+    ),
     "outcomes.cohort_read": ActionInfo(
         _("Cohort outcomes viewed or exported"), standalone=True
     ),

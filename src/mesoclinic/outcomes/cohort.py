@@ -140,21 +140,31 @@ def _counts(courses: QuerySet[Course]) -> Counts:
 def _paired(
     courses: QuerySet[Course], measure: measures.Measure
 ) -> dict[ReviewPoint, list[tuple[float, float]]]:
-    """Per review point, (baseline, value) of every course that has both."""
-    rows = Measurement.objects.filter(
-        course__in=courses.values("pk"),
-        measure=measure.code,
-        point__in=[ReviewPoint.BASELINE, *FOLLOW_UP_POINTS],
-    ).values_list("course_id", "point", "value")
+    """Per review point, (baseline, value) of every course that has both. A course measured
+    twice at one point (a visit repeated) counts once, with the measurement recorded last."""
+    rows = (
+        Measurement.objects.filter(
+            course__in=courses.values("pk"),
+            measure=measure.code,
+            point__in=[ReviewPoint.BASELINE, *FOLLOW_UP_POINTS],
+        )
+        .order_by()
+        .values_list("course_id", "point", "value", "visit_id")
+    )
     baseline: dict[int, float] = {}
-    later: dict[str, list[tuple[int, float]]] = {p.value: [] for p in FOLLOW_UP_POINTS}
-    for course_id, point, value in rows.iterator(chunk_size=10_000):
+    later: dict[str, dict[int, tuple[int, float]]] = {p.value: {} for p in FOLLOW_UP_POINTS}
+    for course_id, point, value, visit_id in rows.iterator(chunk_size=10_000):
         if point == ReviewPoint.BASELINE:
             baseline[course_id] = value
         else:
-            later[point].append((course_id, value))
+            # Visit ids grow with recording; the later recording of a repeated point wins.
+            seen = later[point].get(course_id)
+            if seen is None or visit_id > seen[0]:
+                later[point][course_id] = (visit_id, value)
     return {
-        ReviewPoint(point): [(baseline[c], v) for c, v in values if c in baseline]
+        ReviewPoint(point): [
+            (baseline[c], v) for c, (_visit, v) in sorted(values.items()) if c in baseline
+        ]
         for point, values in later.items()
     }
 

@@ -235,7 +235,17 @@ class VisitForm(forms.Form):
             for title, codes in GROUPS
         ]
 
-    def measurement_inputs(self, *, photo: OutcomePhoto | None = None) -> list[MeasurementInput]:
+    def measurement_inputs(
+        self, *, photo: OutcomePhoto | None = None, visit: OutcomeVisit | None = None
+    ) -> list[MeasurementInput]:
+        """The numbers entered. A number from an automatic analysis is linked to ``photo``
+        (the close-up just analysed) or, when a visit is corrected without a new analysis,
+        keeps the photo it was read from while its method stays automatic."""
+        linked = {
+            m.measure: m.photo
+            for m in (visit.measurements.all() if visit is not None else ())
+            if m.photo_id is not None
+        }
         items = []
         for measure in measures.MEASURES:
             value = self.cleaned_data.get(f"m_{measure.code}")
@@ -248,7 +258,9 @@ class VisitForm(forms.Form):
                     value=float(value),
                     method=method,
                     device=self.cleaned_data.get(f"device_{measure.code}") or "",
-                    photo=photo if method == measures.Method.TRICHOSCOPY_AUTO else None,
+                    photo=(photo or linked.get(measure.code))
+                    if method == measures.Method.TRICHOSCOPY_AUTO
+                    else None,
                 )
             )
         return items
@@ -265,7 +277,11 @@ class VisitForm(forms.Form):
         }
 
     def visit_input(
-        self, *, landmark: Landmark | None, photo: OutcomePhoto | None = None
+        self,
+        *,
+        landmark: Landmark | None,
+        photo: OutcomePhoto | None = None,
+        visit: OutcomeVisit | None = None,
     ) -> VisitInput:
         data = self.cleaned_data
         chosen = data.get("landmark") or ""
@@ -280,7 +296,7 @@ class VisitForm(forms.Form):
             stage=data["stage_grade"],
             landmark=landmark,
             notes=data.get("notes") or "",
-            measurements=self.measurement_inputs(photo=photo),
+            measurements=self.measurement_inputs(photo=photo, visit=visit),
         )
 
 

@@ -105,7 +105,7 @@ def _save_visit(
             new = form.new_landmark()
             if new is not None:
                 landmark = landmark_create(patient=patient, acting_user=workspace.user, **new)
-            data = form.visit_input(landmark=landmark, photo=photo)
+            data = form.visit_input(landmark=landmark, photo=photo, visit=visit)
             if visit is None:
                 return outcome_visit_record(patient=patient, data=data, acting_user=workspace.user)
             return outcome_visit_update(

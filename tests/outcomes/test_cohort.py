@@ -1,0 +1,171 @@
+"""Cohorts of courses (outcomes/cohort.py): who is in them, what is counted, how a course's
+review is paired with its baseline, and the de-identified rows.
+
+The clock is Wednesday 2 December 2026 in London (``calendar``); courses start on 5 January
+2026 unless a test says otherwise, with a baseline that day and a 6-month review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from mesoclinic.outcomes import cohort, measures
+from mesoclinic.outcomes.models import ReviewPoint
+from mesoclinic.scheduling.models import CourseStatus
+from tests.outcomes.factories import patient_on, visit
+
+DENSITY = measures.get("density_per_cm2")
+
+
+def outcomes(world, **filters):
+    return cohort.cohort_outcomes(
+        organisation_id=world.acme.pk,
+        cohort=cohort.CohortFilter(**filters),
+        measure=DENSITY,
+        threshold_percent=10,
+    )
+
+
+def test_counts_follow_the_courses_status(world, calendar):
+    hair = calendar.hair
+    patient_on(world, hair, "A", baseline=150, month_6=160, status=CourseStatus.COMPLETED)
+    patient_on(world, hair, "B", baseline=140, status=CourseStatus.CANCELLED)
+    patient_on(world, hair, "C", baseline=None)
+    result = outcomes(world, protocol_id=hair.protocol_id)
+    counts = result.counts
+    assert (counts.patients, counts.courses) == (3, 3)
+    assert (counts.completed, counts.dropped_out, counts.active) == (1, 1, 1)
+    assert counts.with_baseline == 2
+    six = result.at(ReviewPoint.MONTH_6)
+    assert six.change is not None and six.change.n == 1
+    assert six.change.change_interval is None  # one pair: counts, no interval
+
+
+def test_only_courses_with_both_baseline_and_review_are_paired(world, calendar):
+    hair = calendar.hair
+    patient_on(world, hair, "A", baseline=150, month_6=165)
+    patient_on(world, hair, "B", baseline=140, month_6=147)
+    patient_on(world, hair, "C", baseline=160)  # no review yet
+    course = patient_on(world, hair, "D", baseline=None)
+    visit(
+        world,
+        course.patient,
+        point="month_6",
+        day=dt.date(2026, 7, 6),
+        course=course,
+        density_per_cm2=200,
+    )  # a review without a baseline
+    six = outcomes(world, protocol_id=hair.protocol_id).at(ReviewPoint.MONTH_6)
+    assert six.change is not None
+    assert six.change.n == 2
+    assert six.change.mean_change == pytest.approx(11.0)  # (+15 + 7) / 2
+    assert sorted(six.changes) == [7.0, 15.0]
+
+
+def test_a_repeated_review_counts_once_with_the_last_recording(world, calendar):
+    hair = calendar.hair
+    course = patient_on(world, hair, "A", baseline=150, month_6=160)
+    patient_on(world, hair, "B", baseline=150, month_6=150)
+    visit(
+        world,
+        course.patient,
+        point="month_6",
+        day=dt.date(2026, 7, 20),
+        course=course,
+        density_per_cm2=170,
+    )
+    six = outcomes(world, protocol_id=hair.protocol_id).at(ReviewPoint.MONTH_6)
+    assert six.change is not None and six.change.n == 2
+    assert sorted(six.changes) == [0.0, 20.0]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"sex": "male"}, ["Man"]),
+        ({"sex": "female"}, ["Early", "Woman"]),
+        ({"stage_scale": "ludwig", "stage": "II"}, ["Woman"]),
+        ({"started_from": dt.date(2026, 3, 1)}, ["Man", "Woman"]),
+        ({"started_to": dt.date(2026, 2, 1)}, ["Early"]),
+        ({"formulation": "Multivitamin cocktail"}, ["Early", "Man", "Woman"]),
+        ({"formulation": "Autologous platelet-rich plasma"}, []),
+    ],
+)
+def test_filters_select_the_courses(world, calendar, filters, expected):
+    hair = calendar.hair
+    patient_on(world, hair, "Early", baseline=150, start_on=dt.date(2026, 1, 5))
+    patient_on(
+        world, hair, "Woman", baseline=150, stage=("ludwig", "II"), start_on=dt.date(2026, 3, 2)
+    )
+    patient_on(
+        world,
+        hair,
+        "Man",
+        baseline=150,
+        sex="male",
+        stage=("norwood", "IV"),
+        start_on=dt.date(2026, 4, 6),
+    )
+    courses = cohort.courses_of_cohort(
+        organisation_id=world.acme.pk, cohort=cohort.CohortFilter(**filters)
+    )
+    assert sorted(c.patient.given_name for c in courses.select_related("patient")) == expected
+
+
+def test_a_practitioner_filter_keeps_their_courses(world, calendar):
+    from tests.conftest import make_patient
+    from tests.outcomes.factories import course_row
+
+    patient = make_patient(world.acme, world.fiona, given_name="Alma", family_name="Alice")
+    course_row(world, patient, calendar.hair, practitioner=world.alice)
+    patient_on(world, calendar.hair, "Paula", baseline=150)
+    courses = cohort.courses_of_cohort(
+        organisation_id=world.acme.pk, cohort=cohort.CohortFilter(practitioner_id=world.alice.pk)
+    )
+    assert [c.patient.given_name for c in courses.select_related("patient")] == ["Alma"]
+
+
+def test_another_organisations_courses_are_never_in_a_cohort(world, calendar):
+    patient_on(world, calendar.hair, "A", baseline=150, month_6=160)
+    result = cohort.cohort_outcomes(
+        organisation_id=world.other.pk,
+        cohort=cohort.CohortFilter(),
+        measure=DENSITY,
+        threshold_percent=10,
+    )
+    assert result.counts.courses == 0
+    assert all(p.change is None for p in result.points)
+
+
+def test_two_protocols_are_compared_point_by_point(world, calendar):
+    for name, (before, after) in zip("ABC", ((150, 165), (140, 147), (160, 160)), strict=True):
+        patient_on(world, calendar.hair, name, baseline=before, month_6=after)
+    for name, (before, after) in zip("DE", ((150, 150), (140, 138)), strict=True):
+        patient_on(world, calendar.prp, name, baseline=before, month_6=after)
+    first = outcomes(world, protocol_id=calendar.hair.protocol_id)
+    second = outcomes(world, protocol_id=calendar.prp.protocol_id)
+    row = next(p for p in cohort.compare(first, second).points if p.point == ReviewPoint.MONTH_6)
+    assert row.change_difference is not None
+    # Hair: +15, +7, 0 (mean 22/3); PRP: 0, -2 (mean -1).
+    assert row.change_difference.estimate == pytest.approx(22 / 3 + 1)
+    assert row.change_difference.interval is not None
+    assert row.responder_difference is not None
+    assert row.responder_difference.estimate == pytest.approx(1 / 3)  # 1/3 vs 0/2
+
+
+def test_the_deidentified_rows_count_days_from_baseline_and_band_ages(world, calendar):
+    patient_on(world, calendar.hair, "A", baseline=150, month_6=160, stage=("ludwig", "II"))
+    patient_on(world, calendar.hair, "B", baseline=None)  # no baseline: left out
+    rows = list(
+        cohort.deidentified_rows(organisation_id=world.acme.pk, cohort=cohort.CohortFilter())
+    )
+    header, body = rows[0], rows[1:]
+    assert header == cohort.CSV_HEADER
+    assert [(r[6], r[7], r[8], r[9]) for r in body] == [
+        ("baseline", "0", "density_per_cm2", "150.0"),
+        ("month_6", "182", "density_per_cm2", "160.0"),
+    ]
+    subject, _protocol, sex, band, stage = body[0][:5]
+    assert subject.startswith("S") and sex == "female" and band == "40-44" and stage == "ludwig II"
