@@ -568,3 +568,27 @@ def test_without_the_library_the_close_up_says_to_count_by_hand(
     text = page_text(client_for("paul").get(reverse("outcome_visit", args=[recorded.pk])))
     assert "Automatic trichoscopy analysis is not installed here" in text
     assert "Analyse and prefill the numbers" not in text
+
+
+def test_the_new_visit_form_suggests_the_review_the_course_is_at(
+    client_for, world, baseline, rita_course
+):
+    from mesoclinic.scheduling.models import CourseSession, SessionStatus
+
+    for position in (1, 2, 3):
+        day = BASELINE_DAY + dt.timedelta(days=14 * (position - 1))
+        CourseSession.objects.create(
+            organisation=world.acme,
+            course=rita_course,
+            position=position,
+            phase="induction",
+            number_in_phase=position,
+            earliest_on=day,
+            target_on=day,
+            latest_on=day,
+            status=SessionStatus.DONE,
+            done_on=day,
+        )
+    response = client_for("paul").get(reverse("outcome_visit_new", args=[rita_course.patient_id]))
+    assert response.context["form"].initial["point"] == "after_session_3"
+    assert response.context["form"].initial["course"] == rita_course.pk

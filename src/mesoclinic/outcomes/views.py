@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 from functools import wraps
 from typing import Any
 
@@ -35,6 +36,7 @@ from mesoclinic.core.spreadsheet import csv_cell
 from mesoclinic.outcomes import charts, cohort, measures, photography, trichoscopy_hook
 from mesoclinic.outcomes.forms import CohortForm, PhotoForm, RemovePhotoForm, VisitForm
 from mesoclinic.outcomes.models import OutcomePhoto, OutcomeVisit, ReviewPoint
+from mesoclinic.outcomes.points import suggest_point
 from mesoclinic.outcomes.selectors import (
     Progress,
     comparison_of,
@@ -59,6 +61,7 @@ from mesoclinic.outcomes.services import (
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get
 from mesoclinic.protocols.models import Protocol, ProtocolVersion
+from mesoclinic.scheduling.models import Course, CourseStatus, SessionStatus
 from mesoclinic.treatments.images import prepare_photo
 from mesoclinic.treatments.views import photo_file_response
 
@@ -122,8 +125,18 @@ def _save_visit(
         return None
 
 
-def _suggested_point(patient: Patient, visits: list[OutcomeVisit]) -> str:
-    return ReviewPoint.OTHER if visits else ReviewPoint.BASELINE
+def _suggested_point(course: Course | None, visits: list[OutcomeVisit], today: dt.date) -> str:
+    """The form's default point for a visit today in ``course`` (see outcomes.points)."""
+    if course is None:
+        return ReviewPoint.OTHER if visits else ReviewPoint.BASELINE
+    of_course = [v for v in visits if v.course_id == course.pk]
+    baseline = next((v for v in of_course if v.point == ReviewPoint.BASELINE), None)
+    return suggest_point(
+        has_baseline=baseline is not None,
+        sessions_done=course.sessions.filter(status=SessionStatus.DONE).count(),
+        days_since_baseline=(today - baseline.measured_on).days if baseline else None,
+        recorded={v.point for v in of_course},
+    )
 
 
 @staff_view(roles=CLINICIANS, write=True)
@@ -134,11 +147,12 @@ def visit_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     visits = visits_of(patient)
     courses = courses_of(patient)
     today = clock.now().astimezone(workspace.tzinfo).date()
+    course = next((c for c in courses if c.status == CourseStatus.ACTIVE), None)
     initial = {
-        "point": _suggested_point(patient, visits),
+        "point": _suggested_point(course, visits, today),
         "measured_on": today,
         "clinic": workspace.clinic.pk if workspace.clinic else None,
-        "course": next((c.pk for c in courses if c.status == "active"), None),
+        "course": course.pk if course else None,
         **VisitForm.carry_over(visits[-1] if visits else None),
     }
     form = _visit_form(request, workspace, patient, initial=initial)
