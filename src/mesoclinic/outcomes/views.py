@@ -536,7 +536,13 @@ def outcomes_tab_context(*, patient: Patient, workspace: Workspace) -> dict[str,
 # --- Cohorts ------------------------------------------------------------------------------
 
 
+# The cohort page opens on these (every course, density, +10 %, at 6 months).
+COHORT_DEFAULTS = {"measure": "density_per_cm2", "threshold_percent": "10", "point": "month_6"}
+
+
 def _cohort_form(request: HttpRequest, workspace: Workspace) -> CohortForm:
+    """The filter as asked, the defaults filling what is not asked (a bound form either
+    way, so the page always shows a cohort)."""
     organisation = workspace.organisation
     protocols = (
         Protocol.objects.filter(organisation=organisation)
@@ -561,12 +567,14 @@ def _cohort_form(request: HttpRequest, workspace: Workspace) -> CohortForm:
             if f.get("name")
         }
     )
+    data = request.GET.copy()
+    for key, value in COHORT_DEFAULTS.items():
+        data.setdefault(key, value)
     return CohortForm(
-        request.GET or None,
+        data,
         protocols=protocols,
         practitioners=practitioners,
         formulations=formulations,
-        initial={"measure": "density_per_cm2", "threshold_percent": 10, "point": "month_6"},
     )
 
 
@@ -598,11 +606,8 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
     workspace = request_workspace(request)
     form = _cohort_form(request, workspace)
     context: dict[str, Any] = {"form": form, "result": None}
-    if request.GET and not form.is_valid():
+    if not form.is_valid():
         return render(request, "outcomes/cohort.html", context)
-    if not request.GET:
-        form = _cohort_form(_with_defaults(request), workspace)
-        form.is_valid()
     data = form.cleaned_data
     measure = measures.get(data.get("measure") or "density_per_cm2")
     threshold = float(data.get("threshold_percent") or 10)
@@ -700,14 +705,6 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "outcomes/cohort.html", context)
-
-
-def _with_defaults(request: HttpRequest) -> HttpRequest:
-    request.GET = request.GET.copy()  # type: ignore[assignment]
-    request.GET.update(
-        {"measure": "density_per_cm2", "threshold_percent": "10", "point": "month_6"}
-    )
-    return request
 
 
 class _Echo:
