@@ -749,9 +749,12 @@ def test_the_cohort_numbers_match_a_hand_computed_example(api_for, calendar, thr
     assert first["counts"] == {
         "patients": 3,
         "courses": 3,
+        "started": 0,  # course rows without a session done (the factory books none)
+        "patients_started": 0,
         "completed": 0,
         "dropped_out": 0,
         "active": 3,
+        "not_started": 3,
         "with_baseline": 3,
     }
     month_6 = _at(first, "month_6")

@@ -13,7 +13,7 @@ import pytest
 
 from mesoclinic.outcomes import cohort, measures
 from mesoclinic.outcomes.models import ReviewPoint
-from mesoclinic.scheduling.models import CourseStatus
+from mesoclinic.scheduling.models import CourseSession, CourseStatus, SessionStatus
 from tests.outcomes.factories import patient_on, visit
 
 DENSITY = measures.get("density_per_cm2")
@@ -28,14 +28,36 @@ def outcomes(world, **filters):
     )
 
 
-def test_counts_follow_the_courses_status(world, calendar):
+def done_session(world, course, position=1):
+    day = course.start_on + dt.timedelta(days=14 * (position - 1))
+    CourseSession.objects.create(
+        organisation=world.acme,
+        course=course,
+        position=position,
+        phase="induction",
+        number_in_phase=position,
+        earliest_on=day,
+        target_on=day,
+        latest_on=day,
+        status=SessionStatus.DONE,
+        done_on=day,
+    )
+
+
+def test_counts_follow_the_courses_status_and_whether_they_started(world, calendar):
     hair = calendar.hair
-    patient_on(world, hair, "A", baseline=150, month_6=160, status=CourseStatus.COMPLETED)
-    patient_on(world, hair, "B", baseline=140, status=CourseStatus.CANCELLED)
-    patient_on(world, hair, "C", baseline=None)
+    done_session(
+        world,
+        patient_on(world, hair, "A", baseline=150, month_6=160, status=CourseStatus.COMPLETED),
+    )
+    done_session(world, patient_on(world, hair, "B", baseline=140, status=CourseStatus.CANCELLED))
+    patient_on(world, hair, "C", baseline=None, status=CourseStatus.CANCELLED)  # never started
+    patient_on(world, hair, "D", baseline=None)
     result = outcomes(world, protocol_id=hair.protocol_id)
     counts = result.counts
-    assert (counts.patients, counts.courses) == (3, 3)
+    assert (counts.patients, counts.courses) == (4, 4)
+    assert (counts.started, counts.patients_started, counts.not_started) == (2, 2, 2)
+    # Dropped out: stopped after starting; C was cancelled before its first session.
     assert (counts.completed, counts.dropped_out, counts.active) == (1, 1, 1)
     assert counts.with_baseline == 2
     six = result.at(ReviewPoint.MONTH_6)
@@ -157,15 +179,41 @@ def test_two_protocols_are_compared_point_by_point(world, calendar):
 
 def test_the_deidentified_rows_count_days_from_baseline_and_band_ages(world, calendar):
     patient_on(world, calendar.hair, "A", baseline=150, month_6=160, stage=("ludwig", "II"))
-    patient_on(world, calendar.hair, "B", baseline=None)  # no baseline: left out
+    for name in "BCDE":
+        patient_on(world, calendar.hair, name, baseline=140)
+    patient_on(world, calendar.hair, "F", baseline=None)  # no baseline: left out
     rows = list(
         cohort.deidentified_rows(organisation_id=world.acme.pk, cohort=cohort.CohortFilter())
     )
     header, body = rows[0], rows[1:]
     assert header == cohort.CSV_HEADER
-    assert [(r[6], r[7], r[8], r[9]) for r in body] == [
-        ("baseline", "0", "density_per_cm2", "150.0"),
-        ("month_6", "182", "density_per_cm2", "160.0"),
+    assert len(body) == 6
+    # Numbers stay numbers; rows come in subject order (the codes are random per export).
+    assert [r[0] for r in body] == sorted(r[0] for r in body)
+    a_rows = [r for r in body if r[4] == "ludwig II"]
+    assert [(r[6], r[7], r[8], r[9]) for r in a_rows] == [
+        ("baseline", 0, "density_per_cm2", 150.0),
+        ("month_6", 182, "density_per_cm2", 160.0),
     ]
-    subject, _protocol, sex, band, stage = body[0][:5]
-    assert subject.startswith("S") and sex == "female" and band == "40-44" and stage == "ludwig II"
+    subject, _protocol, sex, band = a_rows[0][:4]
+    assert str(subject).startswith("S") and sex == "female" and band == "40-44"
+
+
+def test_a_cohort_too_small_to_hide_its_patients_is_not_exported(world, calendar):
+    for name in "ABCD":
+        patient_on(world, calendar.hair, name, baseline=150)
+    with pytest.raises(cohort.TooFewToExport):
+        cohort.deidentified_rows(organisation_id=world.acme.pk, cohort=cohort.CohortFilter())
+
+
+@pytest.mark.parametrize(
+    ("born", "band"),
+    [
+        (dt.date(1936, 1, 4), "90+"),
+        (dt.date(1936, 1, 5), "90+"),  # 90 on the baseline's day
+        (dt.date(1936, 1, 6), "85-89"),  # 90 the day after
+        (dt.date(2006, 1, 5), "20-24"),
+    ],
+)
+def test_ages_are_banded_and_the_oldest_together(born, band):
+    assert cohort._age_band(born, dt.date(2026, 1, 5)) == band

@@ -468,6 +468,8 @@ def test_the_cohort_page_costs_the_same_queries_with_more_patients(client_for, w
 
 def test_the_csv_is_de_identified(client_for, world, two_protocols):
     hair, _prp = two_protocols
+    patient_on(world, hair, "Hair3", baseline=130, month_6=131)
+    patient_on(world, hair, "Hair4", baseline=120)
     response = client_for("alice").get(
         reverse("outcome_cohort_csv"),
         {"protocol": hair.protocol_id, "measure": "density_per_cm2", "threshold_percent": "10"},
@@ -475,14 +477,28 @@ def test_the_csv_is_de_identified(client_for, world, two_protocols):
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert len(rows) == 6  # three courses, baseline and month 6
+    assert len(rows) == 9  # five courses: five baselines, four at 6 months
     assert {r["visit"] for r in rows} == {"baseline", "month_6"}
     assert {r["days_since_baseline"] for r in rows} == {"0", "182"}
     for name in ("Hair0", "Cohort", "ACM-", "2026-"):
         assert name not in body
     assert all(r["subject"].startswith("S") for r in rows)
+    assert {r["value"] for r in rows} >= {"150.0", "165.0"}  # numbers, not text
     assert rows[0]["age_band_at_baseline"] == "40-44"  # born 14 March 1985, baseline Jan 2026
     assert AuditEvent.objects.filter(
+        action="outcomes.cohort_read", changes__export__new="csv"
+    ).exists()
+
+
+def test_a_csv_of_fewer_than_five_courses_is_refused_with_a_reason(client_for, two_protocols):
+    hair, _prp = two_protocols
+    response = client_for("alice").get(
+        reverse("outcome_cohort_csv"),
+        {"protocol": hair.protocol_id, "measure": "density_per_cm2", "threshold_percent": "10"},
+        follow=True,
+    )
+    assert "could single out a patient" in page_text(response)
+    assert not AuditEvent.objects.filter(
         action="outcomes.cohort_read", changes__export__new="csv"
     ).exists()
 
@@ -592,3 +608,37 @@ def test_the_new_visit_form_suggests_the_review_the_course_is_at(
     response = client_for("paul").get(reverse("outcome_visit_new", args=[rita_course.patient_id]))
     assert response.context["form"].initial["point"] == "after_session_3"
     assert response.context["form"].initial["course"] == rita_course.pk
+
+
+def test_opening_the_visit_forms_is_audited_as_a_read_of_the_chart(
+    client_for, world, baseline, rita
+):
+    recorded, _photo = baseline
+    client = client_for("paul")
+    client.get(reverse("outcome_visit_new", args=[rita.pk]))
+    client.get(reverse("outcome_visit_edit", args=[recorded.pk]))
+    reads = AuditEvent.objects.filter(action="outcomes.read", patient=rita, actor=world.paul)
+    assert {e.changes["what"]["new"] for e in reads} >= {"visit_new", "visit_edit"}
+
+
+def test_the_visit_forms_cost_the_same_queries_with_more_courses(
+    client_for, world, calendar, rita, baseline
+):
+    from tests.outcomes.factories import course_row
+
+    client = client_for("paul")
+    recorded, _photo = baseline
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    paths = [
+        reverse("outcome_visit_new", args=[rita.pk]),
+        reverse("outcome_visit_edit", args=[recorded.pk]),
+    ]
+    first = [queries(p) for p in paths]
+    for start in (dt.date(2026, 3, 2), dt.date(2026, 5, 4)):
+        course_row(world, rita, calendar.prp, start_on=start)
+    assert [queries(p) for p in paths] == first

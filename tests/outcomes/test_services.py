@@ -26,6 +26,7 @@ from mesoclinic.outcomes.services import (
 )
 from mesoclinic.scheduling.models import CourseSession, SessionStatus
 from mesoclinic.treatments.images import prepare_photo
+from tests.outcomes.conftest import FakeResult
 from tests.outcomes.factories import course_row, jpeg, visit
 from tests.treatments.test_images import jpeg_with_exif
 
@@ -468,3 +469,116 @@ def close_up_again(world, rita) -> OutcomePhoto:
         photo=prepare_photo(jpeg(), max_bytes=10**7),
         acting_user=world.paul,
     )
+
+
+# --- Found in review ------------------------------------------------------------------------
+
+
+def test_a_baseline_cannot_come_after_its_courses_reviews(world, rita, rita_course):
+    visit(
+        world,
+        rita,
+        point="month_3",
+        day=dt.date(2026, 4, 6),
+        course=rita_course,
+        density_per_cm2=150,
+    )
+    with pytest.raises(DomainError) as refused:
+        visit(world, rita, point="baseline", day=dt.date(2026, 4, 20), course=rita_course)
+    assert refused.value.field == "measured_on"
+    assert "already has a review on 2026-04-06" in refused.value.message
+    baseline = visit(world, rita, point="baseline", day=dt.date(2026, 4, 6), course=rita_course)
+    with pytest.raises(DomainError):
+        outcome_visit_update(
+            visit=baseline,
+            data=data(world, course=rita_course, measured_on=dt.date(2026, 5, 1)),
+            expected_version=1,
+            acting_user=world.paul,
+        )
+
+
+def test_a_photo_removed_twice_is_refused_the_second_time(world, rita):
+    recorded = visit(world, rita, point="baseline", day=BASELINE_DAY)
+    photo = outcome_photo_add(
+        visit=recorded,
+        view="vertex",
+        photo=prepare_photo(jpeg(), max_bytes=10**7),
+        acting_user=world.paul,
+    )
+    stale = OutcomePhoto.objects.get(pk=photo.pk)
+    outcome_photo_remove(photo=photo, reason="Another patient's scalp", acting_user=world.paul)
+    with pytest.raises(DomainError) as refused:
+        outcome_photo_remove(photo=stale, reason="Another patient's scalp", acting_user=world.paul)
+    assert "already been removed" in refused.value.message
+    assert AuditEvent.objects.filter(action="outcome_photo.remove").count() == 1
+
+
+def test_a_new_analysis_without_an_overlay_forgets_the_old_one(
+    world, rita, fake_library, django_capture_on_commit_callbacks
+):
+    photo = close_up(world, rita)
+    outcome_photo_analyse(photo=photo, acting_user=world.paul)
+    photo.refresh_from_db()
+    storage, old = photo.overlay.storage, photo.overlay.name
+    del fake_library.render_overlay
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome_photo_analyse(photo=photo, acting_user=world.paul)
+    photo.refresh_from_db()
+    assert not photo.overlay
+    assert not storage.exists(old)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda image, um_per_px, roi=None: [][1],  # a bug in the library
+        lambda image, um_per_px, roi=None: FakeResult(density_per_cm2=float("nan")),
+        lambda image, um_per_px, roi=None: FakeResult(count=-1),
+    ],
+)
+def test_a_failing_analysis_is_a_message_not_a_crash(world, rita, fake_library, broken):
+    fake_library.analyze = broken
+    photo = close_up(world, rita)
+    with pytest.raises(DomainError) as refused:
+        outcome_photo_analyse(photo=photo, acting_user=world.paul)
+    assert refused.value.field == "photo"
+    photo.refresh_from_db()
+    assert photo.analysis is None
+
+
+def test_a_library_that_cannot_be_imported_counts_as_absent(monkeypatch):
+    import importlib
+
+    from mesoclinic.outcomes import trichoscopy_hook
+
+    def broken_import(name, *args):
+        raise ImportError("No module named 'skimage'")
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.setattr(importlib, "import_module", broken_import)
+    assert trichoscopy_hook.available() is False
+
+
+def test_progress_compares_each_course_with_its_own_baseline(world, calendar, rita, rita_course):
+    from mesoclinic.outcomes.selectors import progress_of
+
+    second = course_row(world, rita, calendar.prp, start_on=dt.date(2026, 8, 3))
+    visit(world, rita, point="baseline", day=BASELINE_DAY, course=rita_course, density_per_cm2=150)
+    visit(
+        world, rita, point="baseline", day=dt.date(2026, 8, 3), course=second, shaft_width_um=60
+    )  # this course's baseline has no density
+    visit(
+        world, rita, point="month_3", day=dt.date(2026, 11, 2), course=second, density_per_cm2=170
+    )
+    visit(
+        world,
+        rita,
+        point="month_6",
+        day=dt.date(2026, 7, 6),
+        course=rita_course,
+        density_per_cm2=165,
+    )
+    density = next(s for s in progress_of(rita).series if s.measure.code == "density_per_cm2")
+    changes = {p.day: p.change for p in density.points}
+    assert changes[dt.date(2026, 7, 6)] == 15  # course 1 against its baseline
+    assert changes[dt.date(2026, 11, 2)] is None  # course 2 has no density baseline

@@ -165,9 +165,7 @@ ACTIONS: dict[str, ActionInfo] = {
     "outcomes.list": ActionInfo(
         _("Outcome measurements or photos listed through the API"), standalone=True
     ),
-    "outcomes.cohort_read": ActionInfo(
-        _("Cohort outcomes viewed or exported"), standalone=True
-    ),
+    "outcomes.cohort_read": ActionInfo(_("Cohort outcomes viewed or exported"), standalone=True),
     "patient.list": ActionInfo(_("Patients listed through the API"), standalone=True),
     "audit.export": ActionInfo(_("Audit trail exported"), standalone=True),
     "auth.login": ActionInfo(_("Signed in"), standalone=True),

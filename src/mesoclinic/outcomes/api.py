@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 from ninja.responses import Status
@@ -64,7 +63,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get
 from mesoclinic.protocols.models import Protocol
 from mesoclinic.scheduling.models import Course
-from mesoclinic.treatments.images import prepare_photo
+from mesoclinic.treatments.images import prepare_upload
 from mesoclinic.treatments.views import photo_file_response
 
 measurements_router = Router()
@@ -366,13 +365,8 @@ def upload_photo(
     retake of a view keeps the earlier photo. At most PHOTO_MAX_MB megabytes."""
     workspace = _writer(request)
     visit = _visit(workspace, "visit", data.visit)
-    limit = settings.PHOTO_MAX_MB * 1_000_000
     try:
-        if file.size is not None and file.size > limit:
-            raise ValueError(
-                _("The photo is larger than %(limit)d MB.") % {"limit": settings.PHOTO_MAX_MB}
-            )
-        prepared = prepare_photo(file.read(), max_bytes=limit)
+        prepared = prepare_upload(file, max_mb=settings.PHOTO_MAX_MB)
     except ValueError as error:
         raise DomainError(str(error), field="file") from None
     photo = outcome_photo_add(

@@ -18,12 +18,13 @@ import datetime as dt
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from mesoclinic.outcomes import measures, stats
 from mesoclinic.outcomes.models import FOLLOW_UP_POINTS, Measurement, OutcomeVisit, ReviewPoint
-from mesoclinic.scheduling.models import Course, CourseStatus
+from mesoclinic.scheduling.models import Course, CourseSession, CourseStatus, SessionStatus
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,18 @@ class CohortFilter:
 
 @dataclass(frozen=True)
 class Counts:
+    """``patients`` and ``courses`` are everything the filter selects; a course has
+    *started* once one of its sessions is done; *dropped out* is a started course that was
+    cancelled (one cancelled before its first session is in ``not_started``)."""
+
     patients: int
     courses: int
+    started: int
+    patients_started: int
     completed: int
     dropped_out: int
     active: int
+    not_started: int
     with_baseline: int
 
 
@@ -124,12 +132,16 @@ def _versions_with_formulation(organisation_id: int, name: str) -> list[int]:
 
 
 def _counts(courses: QuerySet[Course]) -> Counts:
-    row = courses.aggregate(
+    done = CourseSession.objects.filter(course=OuterRef("pk"), status=SessionStatus.DONE)
+    row = courses.annotate(has_started=Exists(done)).aggregate(
         courses=Count("pk"),
         patients=Count("patient", distinct=True),
+        started=Count("pk", filter=Q(has_started=True)),
+        patients_started=Count("patient", distinct=True, filter=Q(has_started=True)),
         completed=Count("pk", filter=Q(status=CourseStatus.COMPLETED)),
-        dropped_out=Count("pk", filter=Q(status=CourseStatus.CANCELLED)),
+        dropped_out=Count("pk", filter=Q(status=CourseStatus.CANCELLED, has_started=True)),
         active=Count("pk", filter=Q(status=CourseStatus.ACTIVE)),
+        not_started=Count("pk", filter=Q(has_started=False)),
     )
     with_baseline = OutcomeVisit.objects.filter(
         course__in=courses.values("pk"), point=ReviewPoint.BASELINE
@@ -246,17 +258,35 @@ CSV_HEADER = (
 )
 
 
+# Fewer courses than this and a de-identified export could single out a patient.
+MIN_EXPORT_COURSES = 5
+OLDEST_BAND = 90  # ages from here are one band ("90+"), as in HIPAA's safe harbour
+
+
 def _age_band(born: dt.date, on: dt.date) -> str:
     age = on.year - born.year - int((on.month, on.day) < (born.month, born.day))
+    if age >= OLDEST_BAND:
+        return f"{OLDEST_BAND}+"
     low = (age // 5) * 5
     return f"{low}-{low + 4}"
 
 
-def deidentified_rows(*, organisation_id: int, cohort: CohortFilter) -> Iterator[tuple[str, ...]]:
+class TooFewToExport(Exception):
+    """The cohort is too small to export without singling out its patients."""
+
+
+CsvCell = str | int | float
+
+
+def deidentified_rows(
+    *, organisation_id: int, cohort: CohortFilter
+) -> Iterator[tuple[CsvCell, ...]]:
     """The cohort's measurements with no name, record number, date or clinic: each course
-    is a random subject code (new at every export, so two exports cannot be linked), ages
-    are 5-year bands and days count from the course's baseline. Courses without a baseline
-    are left out (their days cannot be counted)."""
+    is a random subject code (new at every export, so two exports cannot be linked), rows
+    in subject order, ages in 5-year bands (90 and over together) and days counted from the
+    course's baseline. Numbers stay numbers (texts are the caller's to escape). Courses
+    without a baseline are left out (their days cannot be counted). Raises
+    ``TooFewToExport`` under MIN_EXPORT_COURSES courses with a baseline, before yielding."""
     courses = courses_of_cohort(organisation_id=organisation_id, cohort=cohort)
     baselines = {
         course_id: (day, scale, stage)
@@ -264,47 +294,58 @@ def deidentified_rows(*, organisation_id: int, cohort: CohortFilter) -> Iterator
             course__in=courses.values("pk"), point=ReviewPoint.BASELINE
         ).values_list("course_id", "measured_on", "stage_scale", "stage")
     }
-    codes: dict[int, str] = {}
+    if len(baselines) < MIN_EXPORT_COURSES:
+        raise TooFewToExport
     order = list(baselines)
     secrets.SystemRandom().shuffle(order)
-    for number, course_id in enumerate(order, start=1):
-        codes[course_id] = f"S{number:06d}"
-    rows = (
-        Measurement.objects.filter(course__in=courses.values("pk"))
-        .order_by("course_id", "visit__measured_on", "measure")
-        .values_list(
-            "course_id",
-            "course__protocol_version__name",
-            "course__status",
-            "patient__sex_at_birth",
-            "patient__date_of_birth",
-            "point",
-            "visit__measured_on",
-            "measure",
-            "value",
-            "method",
-        )
-    )
+    codes = {course_id: f"S{number:06d}" for number, course_id in enumerate(order, start=1)}
+    return _rows(courses, baselines, codes, order)
+
+
+def _rows(
+    courses: QuerySet[Course],
+    baselines: dict[int, tuple[dt.date, str, str]],
+    codes: dict[int, str],
+    order: list[int],
+) -> Iterator[tuple[CsvCell, ...]]:
     yield CSV_HEADER
-    for course_id, protocol, status, sex, born, point, day, code, value, method in rows.iterator(
-        chunk_size=5_000
-    ):
-        baseline = baselines.get(course_id)
-        if baseline is None:
-            continue
-        base_day, scale, stage = baseline
-        measure = measures.get(code)
-        yield (
-            codes[course_id],
-            protocol,
-            sex,
-            _age_band(born, base_day),
-            f"{scale} {stage}".strip(),
-            status,
-            point,
-            str((day - base_day).days),
-            code,
-            measure.format(value),
-            measure.unit,
-            method,
-        )
+    columns = (
+        "course__protocol_version__name",
+        "course__status",
+        "patient__sex_at_birth",
+        "patient__date_of_birth",
+        "point",
+        "visit__measured_on",
+        "measure",
+        "value",
+        "method",
+    )
+    measurements = Measurement.objects.filter(course__in=courses.values("pk"))
+    # Course by course in the shuffled order (chunks of courses, so memory stays flat).
+    for start in range(0, len(order), 500):
+        chunk = order[start : start + 500]
+        grouped: dict[int, list[tuple[Any, ...]]] = {c: [] for c in chunk}
+        for course_id, *rest in (
+            measurements.filter(course_id__in=chunk)
+            .order_by("visit__measured_on", "measure")
+            .values_list("course_id", *columns)
+        ):
+            grouped[course_id].append(tuple(rest))
+        for course_id in chunk:
+            base_day, scale, stage = baselines[course_id]
+            for protocol, status, sex, born, point, day, code, value, method in grouped[course_id]:
+                measure = measures.get(code)
+                yield (
+                    codes[course_id],
+                    protocol,
+                    sex,
+                    _age_band(born, base_day),
+                    f"{scale} {stage}".strip(),
+                    status,
+                    point,
+                    (day - base_day).days,
+                    code,
+                    round(value, measure.decimals) if measure.decimals else int(value),
+                    measure.unit,
+                    method,
+                )

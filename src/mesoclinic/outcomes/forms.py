@@ -5,7 +5,7 @@ plausible range; the services check what needs the patient and the course."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -25,12 +25,15 @@ from mesoclinic.patients.models import SexAtBirth
 from mesoclinic.protocols.models import Protocol
 from mesoclinic.scheduling.models import Course
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 NEW_LANDMARK = "new"
 
 # The measures grouped as the visit form shows them.
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+GROUPS: tuple[tuple[StrOrPromise, tuple[str, ...]], ...] = (
     (
-        str(_("At the target area (the landmark)")),
+        _("At the target area (the landmark)"),
         (
             "target_area_count",
             "density_per_cm2",
@@ -40,8 +43,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "thin_hair_percent",
         ),
     ),
-    (str(_("Shedding")), ("count_60s", "pull_test_hairs")),
-    (str(_("Assessments")), ("investigator_global", "self_assessment", "satisfaction")),
+    (_("Shedding"), ("count_60s", "pull_test_hairs")),
+    (_("Assessments"), ("investigator_global", "self_assessment", "satisfaction")),
 )
 
 
@@ -150,7 +153,9 @@ class VisitForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clinic"].queryset = clinics  # type: ignore[attr-defined]
-        self.fields["course"].queryset = Course.objects.filter(pk__in=[c.pk for c in courses])  # type: ignore[attr-defined]
+        self.fields["course"].queryset = Course.objects.filter(  # type: ignore[attr-defined]
+            pk__in=[c.pk for c in courses]
+        ).select_related("protocol_version")
         self.fields["course"].label_from_instance = lambda c: (  # type: ignore[attr-defined]
             f"{c.protocol_version.name} · {c.start_on:%d %b %Y} · {c.get_status_display()}"
         )
@@ -217,7 +222,7 @@ class VisitForm(forms.Form):
             data["stage_scale"], data["stage_grade"] = "", ""
         return data
 
-    def groups(self) -> list[tuple[str, list[dict[str, Any]]]]:
+    def groups(self) -> list[tuple[StrOrPromise, list[dict[str, Any]]]]:
         """The measure fields in display groups, each with its method and device fields."""
         return [
             (

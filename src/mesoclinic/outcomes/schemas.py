@@ -402,9 +402,12 @@ class CohortPointOut(Schema):
 class CountsOut(Schema):
     patients: int
     courses: int
+    started: int
+    patients_started: int
     completed: int
     dropped_out: int
     active: int
+    not_started: int
     with_baseline: int
 
 
@@ -610,9 +613,12 @@ def _counts_out(counts: Counts) -> dict[str, int]:
     return {
         "patients": counts.patients,
         "courses": counts.courses,
+        "started": counts.started,
+        "patients_started": counts.patients_started,
         "completed": counts.completed,
         "dropped_out": counts.dropped_out,
         "active": counts.active,
+        "not_started": counts.not_started,
         "with_baseline": counts.with_baseline,
     }
 

@@ -20,7 +20,6 @@ from mesoclinic.core.audit import audit_record
 from mesoclinic.outcomes import measures, photography, stats
 from mesoclinic.outcomes.models import (
     Landmark,
-    Measurement,
     OutcomePhoto,
     OutcomeVisit,
     ReviewPoint,
@@ -154,8 +153,9 @@ class Progress:
 
 
 def progress_of(patient: Patient) -> Progress:
-    """Every measure over time. A number is compared with the latest baseline of the same
-    measure dated on or before it (a new course starts a new baseline); scores that already
+    """Every measure over time. A number is compared with its own course's baseline of the
+    same measure (a visit outside any course, with the latest such baseline before it); a
+    course whose baseline lacks the measure has no change for it. Scores that already
     compare with baseline (the -3..+3 assessments) and satisfaction carry no change."""
     visits = visits_of(patient)
     series = []
@@ -168,12 +168,21 @@ def progress_of(patient: Patient) -> Progress:
         ]
         if not rows:
             continue
+        baselines = {
+            visit.course_id: m.value
+            for visit, m in rows
+            if visit.point == ReviewPoint.BASELINE and visit.course_id is not None
+        }
         points: list[SeriesPoint] = []
-        reference: float | None = None
+        outside: float | None = None  # the latest baseline of a visit without a course
         for visit, m in rows:
             is_baseline = visit.point == ReviewPoint.BASELINE
-            if is_baseline:
-                reference = m.value
+            if visit.course_id is None:
+                if is_baseline:
+                    outside = m.value
+                reference = outside
+            else:
+                reference = baselines.get(visit.course_id)
             with_change = measure.code in measures.CHANGE_MEASURES and reference is not None
             points.append(
                 SeriesPoint(
@@ -222,7 +231,3 @@ def visit_by_id(visits: Iterable[OutcomeVisit], visit_id: str | int | None) -> O
     except (TypeError, ValueError):
         return None
     return next((v for v in visits if v.pk == wanted), None)
-
-
-def measurement_values(visit: OutcomeVisit) -> dict[str, Measurement]:
-    return {m.measure: m for m in visit.measurements.all()}

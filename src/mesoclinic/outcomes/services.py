@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from mesoclinic.accounts.access import CLINICIANS
@@ -162,6 +162,21 @@ def _check_course(
                 % {"date": first_done.isoformat()},
                 field="point",
             )
+        later = OutcomeVisit.objects.filter(course=course).exclude(point=ReviewPoint.BASELINE)
+        if visit is not None:
+            later = later.exclude(pk=visit.pk)
+        earliest_review = (
+            later.order_by("measured_on").values_list("measured_on", flat=True).first()
+        )
+        if earliest_review is not None and data.measured_on > earliest_review:
+            raise DomainError(
+                _(
+                    "The course already has a review on %(date)s; its baseline must be "
+                    "measured on or before that day."
+                )
+                % {"date": earliest_review.isoformat()},
+                field="measured_on",
+            )
     elif baseline is not None and data.measured_on < baseline.measured_on:
         raise DomainError(
             _("A review cannot be dated before the course's baseline (%(date)s).")
@@ -300,16 +315,23 @@ def landmark_create(
         raise DomainError(_("Name the landmark (for example: vertex target area)."), field="name")
     if Landmark.objects.filter(patient=patient, name=name).exists():
         raise Conflict(_("This patient already has a landmark named %s.") % name, field="name")
-    landmark = Landmark.objects.create(
-        organisation_id=patient.organisation_id,
-        patient=patient,
-        name=name,
-        description=description.strip(),
-        from_glabella_mm=from_glabella_mm,
-        from_midline_mm=from_midline_mm,
-        tattooed=tattooed,
-        created_by=acting_user,
-    )
+    try:
+        # A savepoint: two people naming a landmark at once, the second gets the Conflict.
+        with transaction.atomic():
+            landmark = Landmark.objects.create(
+                organisation_id=patient.organisation_id,
+                patient=patient,
+                name=name,
+                description=description.strip(),
+                from_glabella_mm=from_glabella_mm,
+                from_midline_mm=from_midline_mm,
+                tattooed=tattooed,
+                created_by=acting_user,
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("This patient already has a landmark named %s.") % name, field="name"
+        ) from None
     audit_record(
         action="landmark.create",
         actor=acting_user,
@@ -387,6 +409,11 @@ def outcome_photo_remove(*, photo: OutcomePhoto, reason: str, acting_user: User)
     _require_clinician(acting_user, visit.organisation_id)
     if len(reason.strip()) < 5:
         raise DomainError(_("Say why the photo is removed."), field="reason")
+    # Read again under the visit's lock: a second click of the same removal finds nothing.
+    current = OutcomePhoto.objects.filter(pk=photo.pk).first()
+    if current is None:
+        raise DomainError(_("This photo has already been removed."), field="photo")
+    photo = current
     audit_record(
         action="outcome_photo.remove",
         actor=acting_user,
@@ -408,13 +435,15 @@ def outcome_photo_remove(*, photo: OutcomePhoto, reason: str, acting_user: User)
     photo.delete()
 
 
-@transaction.atomic
 def outcome_photo_analyse(*, photo: OutcomePhoto, acting_user: User) -> trichoscopy_hook.Findings:
     """Run the trichoscopy analysis on a calibrated close-up and keep what it found (and
     its overlay) with the photo. Nothing is written to the measurements: the practitioner
-    confirms or corrects the numbers in the visit form, which is what gets stored."""
-    visit = _locked_visit(photo.visit)
-    _require_clinician(acting_user, visit.organisation_id)
+    confirms or corrects the numbers in the visit form, which is what gets stored.
+
+    The analysis runs outside any transaction (it may take seconds, and a write
+    transaction holds SQLite's database lock); its result is then saved in a short one,
+    if the photo still exists."""
+    _require_clinician(acting_user, photo.organisation_id)
     if not photography.get(photo.view).close_up:
         raise DomainError(_("Only a trichoscopy close-up can be analysed."), field="photo")
     if photo.um_per_px is None:
@@ -428,20 +457,27 @@ def outcome_photo_analyse(*, photo: OutcomePhoto, acting_user: User) -> trichosc
         findings = trichoscopy_hook.analyse(data, um_per_px=photo.um_per_px)
     except trichoscopy_hook.Unavailable as error:
         raise DomainError(str(error), field="photo") from None
-    old_overlay = (photo.overlay.name or "") if photo.overlay else ""
-    photo.analysis = findings.as_json()
-    if findings.overlay_png:
-        photo.overlay.save("overlay.png", ContentFile(findings.overlay_png), save=False)
-    photo.save(update_fields=["analysis", "overlay"])
-    if old_overlay:
-        storage = photo.overlay.storage
-        transaction.on_commit(lambda: storage.delete(old_overlay))
-    audit_record(
-        action="outcome_photo.analyse",
-        actor=acting_user,
-        organisation=visit.organisation,
-        obj=visit,
-        patient=visit.patient,
-        changes={"photo": {"new": photo.pk}, "analysis": {"new": photo.analysis}},
-    )
+    with transaction.atomic():
+        visit = _locked_visit(photo.visit)
+        current = OutcomePhoto.objects.filter(pk=photo.pk).first()
+        if current is None:
+            raise DomainError(_("This photo has been removed."), field="photo")
+        old_overlay = current.overlay.name or ""
+        current.analysis = findings.as_json()
+        if findings.overlay_png:
+            current.overlay.save("overlay.png", ContentFile(findings.overlay_png), save=False)
+        else:
+            current.overlay = ""
+        current.save(update_fields=["analysis", "overlay"])
+        if old_overlay and old_overlay != current.overlay.name:
+            storage = current.overlay.storage
+            transaction.on_commit(lambda: storage.delete(old_overlay))
+        audit_record(
+            action="outcome_photo.analyse",
+            actor=acting_user,
+            organisation=visit.organisation,
+            obj=visit,
+            patient=visit.patient,
+            changes={"photo": {"new": current.pk}, "analysis": {"new": current.analysis}},
+        )
     return findings

@@ -17,12 +17,14 @@ patient's course that has both numbers:
 
 Intervals are two-sided at ``confidence`` (0.95 by default) and reuse ``safety.stats.Interval``
 (``low <= high``; here the bounds are in the unit of the estimate, not necessarily 0..1).
-Means and standard deviations are computed exactly (``statistics.mean`` and ``stdev`` work
-in fractions) and rounded once, so equal values have that value as their mean and a standard
-deviation of exactly 0. Every interval contains its estimate. With fewer than 2 patients in a
-group there is no interval (``None``): the page shows the counts alone. Every function refuses
-NaN and infinities (``ValueError``) rather than spreading them into the page, and a
-confidence outside (0, 1).
+Means and standard deviations are computed with ``math.fsum`` (an exactly rounded sum; a
+second pass over the deviations, scaled so nothing overflows), the mean clamped to the data's
+range, so equal values have that value as their mean and a standard deviation of exactly 0;
+exact fraction arithmetic (``statistics.mean``) was several times slower on a cohort of
+100,000 pairs. Every interval contains its estimate. With fewer than 2 patients in a group
+there is no interval (``None``): the page shows the counts alone. Every function refuses NaN
+and infinities (``ValueError``) rather than spreading them into the page, and a confidence
+outside (0, 1).
 
 The t quantiles come from the regularised incomplete beta function (``core.special``),
 solved for the quantile by Newton's method on the log of the tail, kept bracketed.
@@ -198,6 +200,25 @@ def _cornish_fisher(q: float, df: float) -> float:
 # --- Checks ---------------------------------------------------------------------------------
 
 
+def _mean(values: Sequence[float]) -> float:
+    """The mean (``values`` not empty), never outside the values' range."""
+    mean = math.fsum(values) / len(values)
+    return min(max(mean, min(values)), max(values))
+
+
+def _stdev(values: Sequence[float], mean: float) -> float:
+    """The sample standard deviation (n - 1; at least 2 values): 0 exactly when all are
+    equal. The deviations are scaled by the largest before squaring, so extreme values
+    (a percentage change from a baseline near 0) neither overflow nor underflow."""
+    if min(values) == max(values):
+        return 0.0
+    deviations = [v - mean for v in values]
+    scale = max(abs(d) for d in deviations)
+    if not math.isfinite(scale):  # beyond float range: exact arithmetic
+        return statistics.stdev(values)
+    return scale * math.sqrt(math.fsum((d / scale) ** 2 for d in deviations) / (len(values) - 1))
+
+
 def _check_confidence(confidence: float) -> None:
     if not 0 < confidence < 1:  # also refuses NaN
         raise ValueError(f"The confidence must be between 0 and 1, exclusive (got {confidence}).")
@@ -269,8 +290,8 @@ def summarise(values: Sequence[float]) -> Summary | None:
     q1, median, q3 = statistics.quantiles(data, n=4, method="inclusive")
     return Summary(
         n=len(data),
-        mean=statistics.mean(data),
-        sd=statistics.stdev(data),
+        mean=(mean := _mean(data)),
+        sd=_stdev(data, mean) if len(data) >= 2 else None,
         median=median,
         q1=q1,
         q3=q3,
@@ -348,19 +369,19 @@ def paired_change(
         return None
     n = len(data)
     changes = [f - b for b, f in data]
-    mean_change = statistics.mean(changes)
-    sd_change = statistics.stdev(changes) if n >= 2 else None
+    mean_change = _mean(changes)
+    sd_change = _stdev(changes, mean_change) if n >= 2 else None
     percents = _percents(data)
-    mean_percent = statistics.mean(percents) if percents else None
+    mean_percent = _mean(percents) if percents else None
     percent_interval = None
     if mean_percent is not None and len(percents) >= 2:
         percent_interval = _t_interval(
-            mean_percent, statistics.stdev(percents), len(percents), confidence
+            mean_percent, _stdev(percents, mean_percent), len(percents), confidence
         )
     return PairedChange(
         n=n,
-        mean_baseline=statistics.mean(b for b, _ in data),
-        mean_follow_up=statistics.mean(f for _, f in data),
+        mean_baseline=_mean([b for b, _ in data]),
+        mean_follow_up=_mean([f for _, f in data]),
         mean_change=mean_change,
         sd_change=sd_change,
         change_interval=(
@@ -471,19 +492,21 @@ def welch_difference(
     ys = _finite(b, "Values")
     if not xs or not ys:
         return None
-    estimate = statistics.mean(xs) - statistics.mean(ys)
+    mean_x, mean_y = _mean(xs), _mean(ys)
+    estimate = mean_x - mean_y
     na, nb = len(xs), len(ys)
     if na < 2 or nb < 2:
         return Difference(estimate=estimate, interval=None, df=None)
-    wa = statistics.variance(xs) / na
-    wb = statistics.variance(ys) / nb
-    se2 = wa + wb
-    if se2 == 0:
+    # Standard errors, never squared on their own: nothing under- or overflows.
+    se_a = _stdev(xs, mean_x) / math.sqrt(na)
+    se_b = _stdev(ys, mean_y) / math.sqrt(nb)
+    se = math.hypot(se_a, se_b)
+    if se == 0:
         return Difference(estimate=estimate, interval=Interval(estimate, estimate), df=None)
-    # se2**2 / (wa**2 / (na - 1) + wb**2 / (nb - 1)), with shares in 0..1 so nothing
-    # under- or overflows.
-    df = 1 / ((wa / se2) ** 2 / (na - 1) + (wb / se2) ** 2 / (nb - 1))
-    half = t_quantile((1 + confidence) / 2, df) * math.sqrt(se2)
+    # se**4 / ((se_a**2)**2 / (na - 1) + (se_b**2)**2 / (nb - 1)), with shares in 0..1.
+    share_a, share_b = (se_a / se) ** 2, (se_b / se) ** 2
+    df = 1 / (share_a**2 / (na - 1) + share_b**2 / (nb - 1))
+    half = t_quantile((1 + confidence) / 2, df) * se
     return Difference(estimate=estimate, interval=Interval(estimate - half, estimate + half), df=df)
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import io
+import logging
+import math
 import statistics
 from dataclasses import asdict, dataclass
 from types import ModuleType
@@ -29,6 +31,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from PIL import Image
+
+logger = logging.getLogger(__name__)
 
 LIBRARY = "mesoclinic.trichoscopy"
 # Width under which a hair is vellus in the trials' definition (clinical-facts.md section 2).
@@ -78,9 +82,15 @@ def findings_from_json(data: dict[str, Any]) -> Findings:
 
 
 def _library() -> ModuleType | None:
-    if importlib.util.find_spec(LIBRARY) is None:
+    """The analysis library, or None when it is absent or cannot be imported (a missing
+    dependency of it is logged, and the pages fall back to counting by hand)."""
+    try:
+        if importlib.util.find_spec(LIBRARY) is None:
+            return None
+        module = importlib.import_module(LIBRARY)
+    except ImportError:
+        logger.exception("The trichoscopy library is present but cannot be imported")
         return None
-    module = importlib.import_module(LIBRARY)
     return module if callable(getattr(module, "analyze", None)) else None
 
 
@@ -99,29 +109,42 @@ def analyse(data: bytes, *, um_per_px: float) -> Findings:
     numpy = importlib.import_module("numpy")
     with Image.open(io.BytesIO(data)) as picture:
         pixels = numpy.asarray(picture.convert("RGB"))
+    # Whatever goes wrong inside the library (a bug, an image it cannot handle, numbers
+    # that are not numbers) is the analysis failing on this image, never a broken page.
     try:
         result = library.analyze(pixels, um_per_px)
-    except (ValueError, RuntimeError) as error:
+        widths = [float(w) for w in getattr(result, "widths_um", ())]
+        findings = Findings(
+            count=int(result.count),
+            density_per_cm2=float(result.density_per_cm2),
+            mean_width_um=statistics.fmean(widths) if widths else None,
+            terminal_count=int(result.terminal_count),
+            vellus_count=int(result.vellus_count),
+            thin_hair_percent=(
+                100 * sum(w < VELLUS_UNDER_UM for w in widths) / len(widths) if widths else None
+            ),
+            flags=tuple(str(f) for f in getattr(result, "flags", ())),
+            library_version=str(getattr(library, "__version__", "")),
+            overlay_png=_overlay(library, pixels, result),
+        )
+    except Exception as error:
+        logger.exception("The trichoscopy analysis failed")
         raise Unavailable(_("The analysis could not read this image: %s") % error) from None
-    widths = [float(w) for w in getattr(result, "widths_um", ())]
-    overlay_png = None
+    numbers = [findings.density_per_cm2, findings.mean_width_um, findings.thin_hair_percent]
+    if (
+        any(n is not None and not math.isfinite(n) for n in numbers)
+        or min(findings.count, findings.terminal_count, findings.vellus_count) < 0
+    ):
+        raise Unavailable(_("The analysis gave numbers that are not measurements; count by hand."))
+    return findings
+
+
+def _overlay(library: ModuleType, pixels: Any, result: Any) -> bytes | None:
     render = getattr(library, "render_overlay", None)
-    if callable(render):
-        overlay = render(pixels, result)
-        image = overlay if isinstance(overlay, Image.Image) else Image.fromarray(overlay)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        overlay_png = buffer.getvalue()
-    return Findings(
-        count=int(result.count),
-        density_per_cm2=float(result.density_per_cm2),
-        mean_width_um=statistics.fmean(widths) if widths else None,
-        terminal_count=int(result.terminal_count),
-        vellus_count=int(result.vellus_count),
-        thin_hair_percent=(
-            100 * sum(w < VELLUS_UNDER_UM for w in widths) / len(widths) if widths else None
-        ),
-        flags=tuple(str(f) for f in getattr(result, "flags", ())),
-        library_version=str(getattr(library, "__version__", "")),
-        overlay_png=overlay_png,
-    )
+    if not callable(render):
+        return None
+    overlay = render(pixels, result)
+    image = overlay if isinstance(overlay, Image.Image) else Image.fromarray(overlay)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

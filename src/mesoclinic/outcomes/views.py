@@ -23,6 +23,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -62,7 +63,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import patient_get
 from mesoclinic.protocols.models import Protocol, ProtocolVersion
 from mesoclinic.scheduling.models import Course, CourseStatus, SessionStatus
-from mesoclinic.treatments.images import prepare_photo
+from mesoclinic.treatments.images import prepare_upload
 from mesoclinic.treatments.views import photo_file_response
 
 COHORT_ROLES = (Role.ADMIN, Role.PRACTITIONER, Role.AUDITOR)
@@ -144,6 +145,9 @@ def _suggested_point(course: Course | None, visits: list[OutcomeVisit], today: d
 def visit_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     workspace = request_workspace(request)
     patient = patient_get(workspace=workspace, patient_id=patient_id)
+    if request.method == "GET":
+        # The form shows the chart (the previous visit's landmark, methods and devices).
+        record_read(workspace=workspace, patient=patient, what="visit_new")
     visits = visits_of(patient)
     courses = courses_of(patient)
     today = clock.now().astimezone(workspace.tzinfo).date()
@@ -174,6 +178,8 @@ def visit_edit(request: HttpRequest, visit_id: int) -> HttpResponse:
     workspace = request_workspace(request)
     visit = visit_get(workspace=workspace, visit_id=visit_id)
     patient = visit.patient
+    if request.method == "GET":
+        record_read(workspace=workspace, patient=patient, what="visit_edit")
     initial = VisitForm.initial_for(visit)
     # Numbers read by the trichoscopy analysis of one of this visit's close-ups, offered
     # for the practitioner to confirm or correct.
@@ -277,14 +283,8 @@ def photo_add(request: HttpRequest, visit_id: int) -> HttpResponse:
                     request, f"{form.fields[field].label if field in form.fields else ''}: {error}"
                 )
         return redirect("outcome_visit", visit.pk)
-    upload = form.cleaned_data["image"]
-    limit = settings.PHOTO_MAX_MB * 1_000_000
     try:
-        if upload.size > limit:
-            raise ValueError(
-                _("The photo is larger than %(limit)d MB.") % {"limit": settings.PHOTO_MAX_MB}
-            )
-        prepared = prepare_photo(upload.read(), max_bytes=limit)
+        prepared = prepare_upload(form.cleaned_data["image"], max_mb=settings.PHOTO_MAX_MB)
         outcome_photo_add(
             visit=visit,
             view=form.cleaned_data["view"],
@@ -302,13 +302,7 @@ def photo_add(request: HttpRequest, visit_id: int) -> HttpResponse:
             request,
             _("%(view)s photo added.") % {"view": photography.get(form.cleaned_data["view"]).label},
         )
-    return redirect(f"{visit_url(visit)}#view-{prefix}")
-
-
-def visit_url(visit: OutcomeVisit) -> str:
-    from django.urls import reverse
-
-    return reverse("outcome_visit", args=[visit.pk])
+    return redirect(f"{reverse('outcome_visit', args=[visit.pk])}#view-{prefix}")
 
 
 @staff_view(roles=CLINICIANS, write=True)
@@ -344,13 +338,7 @@ def photo_analyse(request: HttpRequest, photo_id: int) -> HttpResponse:
     messages.info(
         request, _("Check the numbers the analysis found, correct them if needed, and save.")
     )
-    return redirect(f"{_edit_url(photo.visit_id)}?analysis={photo.pk}")
-
-
-def _edit_url(visit_id: int) -> str:
-    from django.urls import reverse
-
-    return reverse("outcome_visit_edit", args=[visit_id])
+    return redirect(f"{reverse('outcome_visit_edit', args=[photo.visit_id])}?analysis={photo.pk}")
 
 
 def _not_found_without_staff_access(view: Any) -> Any:
@@ -372,21 +360,12 @@ def _not_found_without_staff_access(view: Any) -> Any:
 def photo_file(request: HttpRequest, photo_id: int, variant: str) -> FileResponse:
     workspace = request_workspace(request)
     photo = photo_get(workspace=workspace, photo_id=photo_id)
-    if variant == "overlay":
-        if not photo.overlay:
-            raise Http404("No overlay")
-        audit_record(
-            action="photo.read",
-            actor=workspace.user,
-            organisation=workspace.organisation,
-            obj=photo,
-            patient=photo.patient,
-            changes={"variant": {"new": variant}},
-        )
-        response = FileResponse(photo.overlay.open("rb"), content_type="image/png")
-        response["Cache-Control"] = "private, no-store"
-        return response
-    return photo_file_response(workspace=workspace, photo=photo, variant=variant)
+    return photo_file_response(
+        workspace=workspace,
+        photo=photo,
+        variant=variant,
+        extra={"overlay": (photo.overlay, "image/png")},
+    )
 
 
 # --- Progress, comparison, report ---------------------------------------------------------
@@ -553,6 +532,7 @@ def _cohort_form(request: HttpRequest, workspace: Workspace) -> CohortForm:
         User.objects.filter(
             memberships__organisation=organisation,
             memberships__role__in=CLINICIANS,
+            memberships__is_active=True,
         )
         .distinct()
         .order_by("full_name")
@@ -723,6 +703,21 @@ def cohort_csv(request: HttpRequest) -> HttpResponseBase:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    try:
+        rows = cohort.deidentified_rows(
+            organisation_id=workspace.organisation.pk,
+            cohort=_filter(form, form.cleaned_data.get("protocol")),
+        )
+    except cohort.TooFewToExport:
+        messages.error(
+            request,
+            _(
+                "Fewer than %(n)d courses with a baseline match this filter: a de-identified "
+                "export that small could single out a patient. Widen the filter."
+            )
+            % {"n": cohort.MIN_EXPORT_COURSES},
+        )
+        return redirect(f"{reverse('outcome_cohort')}?{request.GET.urlencode()}")
     audit_record(
         action="outcomes.cohort_read",
         actor=workspace.user,
@@ -730,12 +725,9 @@ def cohort_csv(request: HttpRequest) -> HttpResponseBase:
         changes={"query": {"new": request.GET.urlencode()}, "export": {"new": "csv"}},
     )
     writer = csv.writer(_Echo())
-    rows = cohort.deidentified_rows(
-        organisation_id=workspace.organisation.pk,
-        cohort=_filter(form, form.cleaned_data.get("protocol")),
-    )
     response = StreamingHttpResponse(
-        (writer.writerow([csv_cell(cell) for cell in row]) for row in rows),
+        # Texts through csv_cell (never read as a formula); numbers as numbers.
+        (writer.writerow([csv_cell(c) if isinstance(c, str) else c for c in row]) for row in rows),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (

@@ -59,7 +59,7 @@ from mesoclinic.safety.services import (
     adverse_event_review,
     adverse_event_update,
 )
-from mesoclinic.treatments.images import prepare_photo
+from mesoclinic.treatments.images import prepare_upload
 from mesoclinic.treatments.views import photo_file_response
 
 # The safety page opens on the last twelve months.
@@ -265,15 +265,9 @@ def event_review(request: HttpRequest, event_id: int) -> HttpResponse:
 @require_POST
 def event_photo_add(request: HttpRequest, event_id: int) -> HttpResponse:
     def act(workspace: Workspace, event: AdverseEvent, data: dict[str, Any]) -> str:
-        limit = settings.PHOTO_MAX_MB * 1_000_000
-        upload = data["photo"]
-        if upload.size > limit:
-            raise ValueError(
-                _("The photo is larger than %(limit)d MB.") % {"limit": settings.PHOTO_MAX_MB}
-            )
         adverse_event_photo_add(
             event=event,
-            photo=prepare_photo(upload.read(), max_bytes=limit),
+            photo=prepare_upload(data["photo"], max_mb=settings.PHOTO_MAX_MB),
             caption=data.get("caption", ""),
             acting_user=workspace.user,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -73,3 +74,21 @@ def prepare_photo(data: bytes, *, max_bytes: int) -> PreparedPhoto:
         height_px=rgb.height,
         sha256=hashlib.sha256(jpeg).hexdigest(),
     )
+
+
+class Upload(Protocol):
+    """What an uploaded file offers (Django's ``UploadedFile``, ninja's ``UploadedFile``)."""
+
+    @property
+    def size(self) -> int | None: ...
+
+    def read(self) -> bytes: ...
+
+
+def prepare_upload(upload: Upload, *, max_mb: int) -> PreparedPhoto:
+    """An uploaded photo prepared by ``prepare_photo``, refused (ValueError with the
+    message to show) when it is over ``max_mb`` megabytes before anything is read."""
+    limit = max_mb * 1_000_000
+    if upload.size is not None and upload.size > limit:
+        raise ValueError(_("The photo is larger than %(limit)d MB.") % {"limit": max_mb})
+    return prepare_photo(upload.read(), max_bytes=limit)

@@ -3,12 +3,14 @@ photos, the aftercare sheet (HTML and PDF). Thin: every write is a service call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -29,7 +31,7 @@ from mesoclinic.treatments.forms import (
     StartForm,
     initial_for,
 )
-from mesoclinic.treatments.images import prepare_photo
+from mesoclinic.treatments.images import prepare_upload
 from mesoclinic.treatments.mail import render_pdf
 from mesoclinic.treatments.models import Injection, StoredPhoto, TreatmentSession
 from mesoclinic.treatments.selectors import (
@@ -278,16 +280,8 @@ def session_photo_add(request: HttpRequest, session_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("session_detail", session.pk)
-    upload = form.cleaned_data["image"]
-    limit = settings.PHOTO_MAX_MB * 1_000_000
-    if upload.size > limit:
-        messages.error(
-            request,
-            _("The photo is larger than %(limit)d MB.") % {"limit": settings.PHOTO_MAX_MB},
-        )
-        return redirect("session_detail", session.pk)
     try:
-        prepared = prepare_photo(upload.read(), max_bytes=limit)
+        prepared = prepare_upload(form.cleaned_data["image"], max_mb=settings.PHOTO_MAX_MB)
         photo_add(
             session=session,
             moment=form.cleaned_data["moment"],
@@ -329,11 +323,23 @@ def session_photo_file(request: HttpRequest, photo_id: int, variant: str) -> Fil
     )
 
 
-def photo_file_response(*, workspace: Workspace, photo: StoredPhoto, variant: str) -> FileResponse:
-    """The photo's file ("full") or thumbnail ("thumb"), never cached, its read audited (the
-    URL can be opened on its own); any other variant is a 404. ``photo`` was fetched
-    through an organisation-scoped selector."""
-    if variant not in ("full", "thumb"):
+def photo_file_response(
+    *,
+    workspace: Workspace,
+    photo: StoredPhoto,
+    variant: str,
+    extra: Mapping[str, tuple[FieldFile, str]] | None = None,
+) -> FileResponse:
+    """The photo's file ("full") or thumbnail ("thumb"), or one of ``extra``'s (variant:
+    file and content type, e.g. an analysis overlay), never cached, its read audited (the
+    URL can be opened on its own); any other variant, or an empty file, is a 404.
+    ``photo`` was fetched through an organisation-scoped selector."""
+    files = {
+        "full": (photo.image, "image/jpeg"),
+        "thumb": (photo.thumbnail, "image/jpeg"),
+        **(extra or {}),
+    }
+    if variant not in files or not files[variant][0]:
         raise Http404("No such variant")
     audit_record(
         action="photo.read",
@@ -343,8 +349,8 @@ def photo_file_response(*, workspace: Workspace, photo: StoredPhoto, variant: st
         patient=photo.patient,
         changes={"variant": {"new": variant}},
     )
-    field = photo.image if variant == "full" else photo.thumbnail
-    response = FileResponse(field.open("rb"), content_type="image/jpeg")
+    field, content_type = files[variant]
+    response = FileResponse(field.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, no-store"
     return response
 
