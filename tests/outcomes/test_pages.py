@@ -642,3 +642,28 @@ def test_the_visit_forms_cost_the_same_queries_with_more_courses(
     for start in (dt.date(2026, 3, 2), dt.date(2026, 5, 4)):
         course_row(world, rita, calendar.prp, start_on=start)
     assert [queries(p) for p in paths] == first
+
+
+def test_the_report_holds_only_the_photo_views_chosen(
+    client_for, world, baseline, rita, rita_course
+):
+    later = review(world, rita, rita_course, dt.date(2026, 7, 6), 165)
+    first, _photo = baseline
+    for recorded in (first, later):
+        outcome_photo_add(
+            visit=recorded,
+            view="frontal",
+            photo=prepare_photo(jpeg(), max_bytes=10**7),
+            acting_user=world.paul,
+        )
+    from pypdf import PdfReader
+
+    def text(**params) -> str:
+        response = client_for("paul").get(reverse("outcome_report", args=[rita.pk]), params)
+        reader = PdfReader(io.BytesIO(response.content))
+        return " ".join(page.extract_text() for page in reader.pages)
+
+    both = {"before": first.pk, "after": later.pk}
+    assert "Frontal hairline" in text(**both) and "Vertex" in text(**both)
+    vertex_only = text(**both, view="vertex")
+    assert "Vertex" in vertex_only and "Frontal hairline" not in vertex_only

@@ -66,6 +66,12 @@ class Measure:
     at_landmark: bool = False
     # Printed wording of each point of a score, lowest first (the 7-point scales).
     wording: tuple[str, ...] = ()
+    # The measure in a patient's words (the PDF report); the label when empty.
+    plain: str = ""
+
+    @property
+    def plain_label(self) -> str:
+        return self.plain or self.label
 
     @property
     def is_score(self) -> bool:
@@ -115,6 +121,7 @@ MEASURES: tuple[Measure, ...] = (
         help="Hairs counted in the 1 cm2 circle centred on the marked landmark.",
         source=_TRIALS,
         at_landmark=True,
+        plain="Hairs counted in the marked 1 cm2 circle",
     ),
     Measure(
         code="density_per_cm2",
@@ -129,6 +136,7 @@ MEASURES: tuple[Measure, ...] = (
         help="All hairs per cm2 in the measured field.",
         source=_TRICHOSCOPY,
         at_landmark=True,
+        plain="Hair density (hairs per square centimetre)",
     ),
     Measure(
         code="terminal_count",
@@ -143,6 +151,7 @@ MEASURES: tuple[Measure, ...] = (
         help="Hairs 30 um wide or wider, the trials' terminal hair.",
         source=_TRICHOSCOPY,
         at_landmark=True,
+        plain="Thick (terminal) hairs in the marked circle",
     ),
     Measure(
         code="vellus_count",
@@ -157,6 +166,7 @@ MEASURES: tuple[Measure, ...] = (
         help="Hairs narrower than 30 um.",
         source=_TRICHOSCOPY,
         at_landmark=True,
+        plain="Fine (vellus) hairs in the marked circle",
     ),
     Measure(
         code="shaft_width_um",
@@ -171,6 +181,7 @@ MEASURES: tuple[Measure, ...] = (
         help="Mean width of the hairs measured, in micrometres.",
         source=_TRICHOSCOPY,
         at_landmark=True,
+        plain="Average hair thickness (micrometres)",
     ),
     Measure(
         code="thin_hair_percent",
@@ -185,6 +196,7 @@ MEASURES: tuple[Measure, ...] = (
         help="Share of the hairs measured that are narrower than 30 um.",
         source=_TRICHOSCOPY,
         at_landmark=True,
+        plain="Share of fine hairs",
     ),
     Measure(
         code="count_60s",
@@ -199,6 +211,7 @@ MEASURES: tuple[Measure, ...] = (
         help="Hairs shed while combing for 60 s before shampooing, over a contrasting sheet.",
         source="Wasko 2008: healthy men shed about 10 hairs (0-78 at ages 20-40); "
         "reference/clinical-facts.md section 2",
+        plain="Hairs shed while combing for 60 seconds",
     ),
     Measure(
         code="pull_test_hairs",
@@ -214,6 +227,7 @@ MEASURES: tuple[Measure, ...] = (
         "called normal.",
         source="Pull test: fpnotebook.com/Derm/Exam/HrPlTst.htm; "
         "reference/clinical-facts.md section 2",
+        plain="Hairs that came out in the pull test",
     ),
     Measure(
         code="investigator_global",
@@ -230,6 +244,7 @@ MEASURES: tuple[Measure, ...] = (
         "baseline (finasteride 1 mg programme); the 7-point wording is used by analogy with "
         "the self-assessment. reference/clinical-facts.md section 2",
         wording=SEVEN_POINT,
+        plain="Your practitioner's rating of your photos against the start",
     ),
     Measure(
         code="self_assessment",
@@ -245,6 +260,7 @@ MEASURES: tuple[Measure, ...] = (
         source="7-point subject self-assessment (NCT03004469, NCT02279823); "
         "reference/clinical-facts.md section 2",
         wording=SEVEN_POINT,
+        plain="Your own rating of the change since the start",
     ),
     Measure(
         code="satisfaction",
@@ -259,6 +275,7 @@ MEASURES: tuple[Measure, ...] = (
         help="0 = not at all satisfied, 10 = completely satisfied.",
         source="A 0-10 rating; satisfaction is reported by mesotherapy reviews "
         "(Aledani 2024) without a standard instrument.",
+        plain="How satisfied you are (0 to 10)",
     ),
 )
 

@@ -371,8 +371,9 @@ def photo_file(request: HttpRequest, photo_id: int, variant: str) -> FileRespons
 # --- Progress, comparison, report ---------------------------------------------------------
 
 
-def _charts(progress: Progress) -> list[dict[str, Any]]:
-    """One chart per measure recorded, with its table rows."""
+def _charts(progress: Progress, *, for_patient: bool = False) -> list[dict[str, Any]]:
+    """One chart per measure recorded, with its table rows (titled in the patient's words
+    for the report)."""
     out = []
     for series in progress.series:
         m = series.measure
@@ -381,7 +382,7 @@ def _charts(progress: Progress) -> list[dict[str, Any]]:
                 "series": series,
                 "svg": mark_safe(  # noqa: S308 - charts.py escapes every text it draws
                     charts.progress_chart(
-                        title=m.label,
+                        title=m.plain_label if for_patient else m.label,
                         unit=m.unit,
                         points=[
                             charts.ProgressPoint(
@@ -479,7 +480,8 @@ def report_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     context.update(
         {
             "charts": [
-                {"series": c["series"], "uri": _svg_uri(str(c["svg"]))} for c in _charts(data)
+                {"series": c["series"], "uri": _svg_uri(str(c["svg"]))}
+                for c in _charts(data, for_patient=True)
             ],
             "pairs": pairs,
             "before": before,
