@@ -13,6 +13,7 @@ the cohort as ``outcomes.cohort_read``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from ninja.responses import Status
 
 from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace
 from mesoclinic.accounts.models import Clinic, Role, User
+from mesoclinic.api.access import given, writer
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
 from mesoclinic.outcomes import cohort, measures
@@ -67,6 +69,10 @@ from mesoclinic.treatments.images import prepare_upload
 from mesoclinic.treatments.views import photo_file_response
 
 measurements_router = Router()
+# Writes are for clinicians; the other roles get 403 with this reason.
+_writer = partial(
+    writer, roles=CLINICIANS, refusal="Only practitioners and admins record outcomes."
+)
 photos_router = Router()
 outcomes_router = Router()
 
@@ -77,27 +83,6 @@ COHORT_READERS = (Role.ADMIN, Role.PRACTITIONER, Role.AUDITOR)
 # --- Access and ids -------------------------------------------------------------------------
 
 
-def _reader(request: HttpRequest) -> Workspace:
-    return request_workspace(request)
-
-
-def _writer(request: HttpRequest) -> Workspace:
-    workspace = request_workspace(request)
-    if not workspace.can_write:
-        raise PermissionDenied("Your role is read-only.")
-    if not workspace.has_role(*CLINICIANS):
-        raise PermissionDenied("Only practitioners and admins record outcomes.")
-    return workspace
-
-
-def _given(field: str, what: str, get: Callable[[], T]) -> T:
-    """An id sent in the body or the query: another organisation's (or none) is a 422."""
-    try:
-        return get()
-    except Http404:
-        raise DomainError(f"No {what} with this id in your organisation.", field=field) from None
-
-
 def _first_or_404(row: T | None) -> T:
     if row is None:
         raise Http404
@@ -105,11 +90,11 @@ def _first_or_404(row: T | None) -> T:
 
 
 def _patient(workspace: Workspace, field: str, patient_id: int) -> Patient:
-    return _given(field, "patient", lambda: patient_get(workspace=workspace, patient_id=patient_id))
+    return given(field, "patient", lambda: patient_get(workspace=workspace, patient_id=patient_id))
 
 
 def _clinic(workspace: Workspace, clinic_id: int) -> Clinic:
-    return _given(
+    return given(
         "clinic",
         "clinic",
         lambda: _first_or_404(workspace.organisation.clinics.filter(pk=clinic_id).first()),
@@ -119,7 +104,7 @@ def _clinic(workspace: Workspace, clinic_id: int) -> Clinic:
 def _course(workspace: Workspace, field: str, course_id: int | None) -> Course | None:
     if course_id is None:
         return None
-    return _given(
+    return given(
         field,
         "course",
         lambda: _first_or_404(
@@ -131,7 +116,7 @@ def _course(workspace: Workspace, field: str, course_id: int | None) -> Course |
 def _landmark(workspace: Workspace, landmark_id: int | None) -> Landmark | None:
     if landmark_id is None:
         return None
-    return _given(
+    return given(
         "landmark",
         "landmark",
         lambda: _first_or_404(
@@ -141,7 +126,7 @@ def _landmark(workspace: Workspace, landmark_id: int | None) -> Landmark | None:
 
 
 def _visit(workspace: Workspace, field: str, visit_id: int) -> OutcomeVisit:
-    return _given(field, "visit", lambda: visit_get(workspace=workspace, visit_id=visit_id))
+    return given(field, "visit", lambda: visit_get(workspace=workspace, visit_id=visit_id))
 
 
 def _edge(call: Callable[[], T], sent: Sequence[MeasurementIn] = ()) -> T:
@@ -182,7 +167,7 @@ def _audit_read(workspace: Workspace, patient: Patient | None, what: str, **chan
 def list_measurements(request: HttpRequest, params: Query[MeasurementListParams]) -> dict[str, Any]:
     """Filter by patient, measure, review point and course. At most `limit` (200) per call;
     page with `offset`; `count` is the total."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     rows = Measurement.objects.filter(organisation=workspace.organisation).select_related("visit")
     patient = None
     if params.patient is not None:
@@ -252,7 +237,7 @@ def create_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any
     "/visits/{int:visit_id}", response=VisitOut, summary="One outcome visit (audited)"
 )
 def read_visit(request: HttpRequest, visit_id: int) -> dict[str, Any]:
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     visit = visit_get(workspace=workspace, visit_id=visit_id)
     record_read(workspace=workspace, patient=visit.patient, what="visit")
     return visit_out(visit)
@@ -383,7 +368,7 @@ def upload_photo(
 @photos_router.get("", response=PhotoPage, summary="Photos of a visit or a patient (audited)")
 def list_photos(request: HttpRequest, params: Query[PhotoListParams]) -> dict[str, Any]:
     """Give `visit` or `patient` (or both); newest first within each visit and view."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     if params.visit is None and params.patient is None:
         raise DomainError("Give a visit or a patient.", field="visit")
     photos = OutcomePhoto.objects.filter(organisation=workspace.organisation)
@@ -414,7 +399,7 @@ def list_photos(request: HttpRequest, params: Query[PhotoListParams]) -> dict[st
 
 @photos_router.get("/{int:photo_id}", response=PhotoOut, summary="A photo's details (audited)")
 def read_photo(request: HttpRequest, photo_id: int) -> dict[str, Any]:
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     photo = photo_get(workspace=workspace, photo_id=photo_id)
     record_read(workspace=workspace, patient=photo.patient, what="photo")
     return photo_out(photo, photo_url=_photo_url)
@@ -437,7 +422,7 @@ def read_photo_image(
     request: HttpRequest, photo_id: int, variant: Literal["full", "thumb"] = "full"
 ) -> FileResponse:
     """`variant=full` (default) or `thumb` (at most 320 px)."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     photo = photo_get(workspace=workspace, photo_id=photo_id)
     return photo_file_response(workspace=workspace, photo=photo, variant=variant)
 
@@ -464,7 +449,7 @@ def read_progress(request: HttpRequest, patient_id: int) -> dict[str, Any]:
     """Each number is compared with the latest baseline dated on or before it; the -3..+3
     assessments and satisfaction carry no change. `session_dates` are the days sessions
     were done. The same number of queries whatever the number of visits."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     patient = patient_get(workspace=workspace, patient_id=patient_id)
     record_read(workspace=workspace, patient=patient, what="progress")
     return progress_out(progress_of(patient), photo_url=_photo_url)
@@ -473,7 +458,7 @@ def read_progress(request: HttpRequest, patient_id: int) -> dict[str, Any]:
 def _protocol(workspace: Workspace, field: str, protocol_id: int | None) -> Protocol | None:
     if protocol_id is None:
         return None
-    return _given(
+    return given(
         field,
         "protocol",
         lambda: _first_or_404(
@@ -519,7 +504,7 @@ def read_cohort(request: HttpRequest, params: Query[CohortParams]) -> dict[str, 
     a paired t interval, responders (a change of at least `threshold_percent` in the better
     direction) with a Wilson interval; with `compare_with`, the differences (first minus
     second) by Welch and Newcombe. Observational data: see `note`."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     if not workspace.has_role(*COHORT_READERS):
         raise PermissionDenied("The front desk does not see the cohort outcomes.")
     if params.started_from and params.started_to and params.started_to < params.started_from:

@@ -11,16 +11,18 @@ audited as ``adverse_event.list`` (with the patient when filtered by one).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router
 from ninja.responses import Status
 
 from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace
 from mesoclinic.accounts.models import Role, User
+from mesoclinic.api.access import given, writer
 from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
@@ -66,29 +68,13 @@ from mesoclinic.scheduling.models import Appointment
 from mesoclinic.treatments.models import TreatmentSession
 
 router = Router()
+# Writes are for clinicians; the other roles get 403 with this reason.
+_writer = partial(
+    writer, roles=CLINICIANS, refusal="Only practitioners and admins record side effects."
+)
 
 T = TypeVar("T")
 RATE_READERS = (Role.ADMIN, Role.PRACTITIONER, Role.AUDITOR)
-
-
-def _reader(request: HttpRequest) -> Workspace:
-    return request_workspace(request)
-
-
-def _writer(request: HttpRequest) -> Workspace:
-    workspace = request_workspace(request)
-    if not workspace.can_write:
-        raise PermissionDenied("Your role is read-only.")
-    if not workspace.has_role(*CLINICIANS):
-        raise PermissionDenied("Only practitioners and admins record side effects.")
-    return workspace
-
-
-def _given(field: str, what: str, get: Callable[[], T]) -> T:
-    try:
-        return get()
-    except Http404:
-        raise DomainError(f"No {what} with this id in your organisation.", field=field) from None
 
 
 def _edge(call: Callable[[], T]) -> T:
@@ -154,11 +140,11 @@ def list_events(request: HttpRequest, params: Query[EventListParams]) -> dict[st
     """Filter by patient, term, open, serious, prolonged (open past its expected course),
     responsible practitioner and onset dates. At most `limit` (200) per call; page with
     `offset`; `count` is the total."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     patient = None
     if params.patient_id is not None:
         patient_id = params.patient_id
-        patient = _given(
+        patient = given(
             "patient_id",
             "patient",
             lambda: patient_get(workspace=workspace, patient_id=patient_id),
@@ -204,7 +190,7 @@ def read_rates(request: HttpRequest, params: Query[RatesParams]) -> dict[str, An
     behind each rate, 95 % Wilson and exact intervals, and for lots and practitioners the
     one-sided Fisher test against the rest (see `method`). A rate with no sessions is
     null, never a division by zero."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     if not workspace.has_role(*RATE_READERS):
         raise PermissionDenied("The front desk does not see the safety rates.")
     if params.end < params.start:
@@ -223,7 +209,7 @@ def read_rates(request: HttpRequest, params: Query[RatesParams]) -> dict[str, An
 
 @router.get("/{int:event_id}", response=EventOut, summary="One side effect (audited)")
 def read_event(request: HttpRequest, event_id: int) -> dict[str, Any]:
-    return _detail(_reader(request), event_id, audit=True)
+    return _detail(request_workspace(request), event_id, audit=True)
 
 
 @router.post("", response={201: EventOut}, summary="Record a side effect")
@@ -232,7 +218,7 @@ def create_event(request: HttpRequest, payload: EventIn) -> Status[dict[str, Any
     visit); the onset may not be before any of them nor in the future. A grade of 3 or
     more, a serious term or a seriousness criterion flags it serious at once."""
     workspace = _writer(request)
-    patient = _given(
+    patient = given(
         "patient_id",
         "patient",
         lambda: patient_get(workspace=workspace, patient_id=payload.patient_id),

@@ -9,16 +9,15 @@ and is audited, as screenings are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router
 
 from mesoclinic.accounts.access import Workspace, request_workspace
 from mesoclinic.accounts.models import Clinic, User
+from mesoclinic.api.access import given, writer
 from mesoclinic.core import clock
 from mesoclinic.core.errors import DomainError
 from mesoclinic.patients.models import Patient
@@ -81,35 +80,18 @@ appointments_router = Router()
 T = TypeVar("T")
 
 
-def _writer(request: HttpRequest) -> Workspace:
-    workspace = request_workspace(request)
-    if not workspace.can_write:
-        raise PermissionDenied("Your role is read-only.")
-    return workspace
-
-
-def _given(field: str, what: str, get: Callable[[], T]) -> T:
-    """Resolve an id from the body or the query through an organisation-scoped selector: an
-    unknown id, or another organisation's, is a 422 naming the field (the same answer for
-    both, so nothing is revealed about other organisations)."""
-    try:
-        return get()
-    except Http404:
-        raise DomainError(f"No {what} with this id in your organisation.", field=field) from None
-
-
 def _patient(workspace: Workspace, patient_id: int, field: str = "patient_id") -> Patient:
-    return _given(field, "patient", lambda: patient_get(workspace=workspace, patient_id=patient_id))
+    return given(field, "patient", lambda: patient_get(workspace=workspace, patient_id=patient_id))
 
 
 def _clinic(workspace: Workspace, clinic_id: int) -> Clinic:
-    return _given(
+    return given(
         "clinic_id", "clinic", lambda: clinic_get(workspace=workspace, clinic_id=clinic_id)
     )
 
 
 def _practitioner(workspace: Workspace, user_id: int) -> User:
-    return _given(
+    return given(
         "practitioner_id",
         "practitioner",
         lambda: practitioner_get(workspace=workspace, user_id=user_id),
@@ -188,7 +170,7 @@ def create_course(request: HttpRequest, payload: CourseIn) -> dict[str, Any]:
     """The patient must be screened for the protocol's treatment (eligible, or overridden)
     and have signed its consents. With `book` (the default) each session is booked into a
     free slot inside its window; `unplaced` lists the ones that found none."""
-    workspace = _writer(request)
+    workspace = writer(request)
     patient = _patient(workspace, payload.patient_id)
     version = _protocol_version(workspace, payload.protocol_id)
     clinic = _clinic(workspace, payload.clinic_id)
@@ -211,7 +193,7 @@ def create_course(request: HttpRequest, payload: CourseIn) -> dict[str, Any]:
 @courses_router.get("", response=list[CourseOut], summary="A patient's courses (audited)")
 def list_courses(request: HttpRequest, params: Query[CourseListParams]) -> list[dict[str, Any]]:
     workspace = request_workspace(request)
-    patient = _given(
+    patient = given(
         "patient_id",
         "patient",
         lambda: patient_get_for_chart(workspace=workspace, patient_id=params.patient_id),
@@ -243,7 +225,7 @@ def read_course(request: HttpRequest, course_id: int) -> dict[str, Any]:
     summary="Keep the course on track: re-plan, book unbooked sessions, move stray ones",
 )
 def book_course(request: HttpRequest, course_id: int) -> dict[str, Any]:
-    workspace = _writer(request)
+    workspace = writer(request)
     course = course_get(workspace=workspace, course_id=course_id)
     return _booking(workspace, course_book(course=course, acting_user=workspace.user))
 
@@ -254,7 +236,7 @@ def book_course(request: HttpRequest, course_id: int) -> dict[str, Any]:
     summary="Cancel the course and every appointment it still holds",
 )
 def cancel_course(request: HttpRequest, course_id: int, payload: ReasonIn) -> dict[str, Any]:
-    workspace = _writer(request)
+    workspace = writer(request)
     course = course_get(workspace=workspace, course_id=course_id)
     course_cancel(course=course, reason=payload.reason, acting_user=workspace.user)
     return _course(course_get(workspace=workspace, course_id=course_id))
@@ -311,7 +293,7 @@ def read_appointment(request: HttpRequest, appointment_id: int) -> dict[str, Any
 )
 def book_appointment(request: HttpRequest, payload: AppointmentIn) -> dict[str, Any]:
     """Refused with 422 outside opening or working hours, 409 when the slot is taken."""
-    workspace = _writer(request)
+    workspace = writer(request)
     patient = _patient(workspace, payload.patient_id)
     clinic = _clinic(workspace, payload.clinic_id)
     practitioner = _practitioner(workspace, payload.practitioner_id)
@@ -340,7 +322,7 @@ def book_appointment(request: HttpRequest, payload: AppointmentIn) -> dict[str, 
     summary="Move to another free time (same length), optionally to another practitioner",
 )
 def move_appointment(request: HttpRequest, appointment_id: int, payload: MoveIn) -> dict[str, Any]:
-    workspace = _writer(request)
+    workspace = writer(request)
     appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
     practitioner = (
         None
@@ -373,7 +355,7 @@ def _changed(
 def cancel_appointment(
     request: HttpRequest, appointment_id: int, payload: CancelIn
 ) -> dict[str, Any]:
-    workspace = _writer(request)
+    workspace = writer(request)
     appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
     result = appointment_cancel(
         appointment=appointment,
@@ -390,7 +372,7 @@ def cancel_appointment(
     summary="The patient has arrived (on the appointment's day)",
 )
 def check_in(request: HttpRequest, appointment_id: int) -> dict[str, Any]:
-    workspace = _writer(request)
+    workspace = writer(request)
     appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
     appointment_check_in(appointment=appointment, acting_user=workspace.user)
     return _appointment(workspace, appointment_id)
@@ -404,7 +386,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> dict[str, Any]:
 def no_show(
     request: HttpRequest, appointment_id: int, payload: NoShowIn | None = None
 ) -> dict[str, Any]:
-    workspace = _writer(request)
+    workspace = writer(request)
     appointment = appointment_get(workspace=workspace, appointment_id=appointment_id)
     result = appointment_no_show(
         appointment=appointment,

@@ -12,15 +12,16 @@ appointment (which names its patient).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
 
 from mesoclinic.accounts.access import Workspace, request_workspace
 from mesoclinic.accounts.models import Role
+from mesoclinic.api.access import given, writer
 from mesoclinic.core.errors import DomainError
 from mesoclinic.inventory.models import Lot, Product
 from mesoclinic.patients.selectors import patient_get_for_chart
@@ -63,31 +64,13 @@ router = Router()
 T = TypeVar("T")
 
 CHARTING_ROLES = (Role.ADMIN, Role.PRACTITIONER)
+# Writes are for clinicians; the other roles get 403 with this reason.
+_charter = partial(
+    writer, roles=CHARTING_ROLES, refusal="Only practitioners and admins chart sessions."
+)
 # The service's names for the content's fields -> the names this API takes them by.
 _EDGE_NAMES = {"product": "product_id", "lot": "lot_id"}
 _CONTENT_FIELDS = frozenset(ContentIn.model_fields) | {"anaesthesia_product"}
-
-
-def _reader(request: HttpRequest) -> Workspace:
-    return request_workspace(request)
-
-
-def _charter(request: HttpRequest) -> Workspace:
-    workspace = request_workspace(request)
-    if not workspace.can_write:
-        raise PermissionDenied("Your role is read-only.")
-    if not workspace.has_role(*CHARTING_ROLES):
-        raise PermissionDenied("Only practitioners and admins chart sessions.")
-    return workspace
-
-
-def _given(field: str, what: str, get: Callable[[], T]) -> T:
-    """An id from the body or the query through an organisation-scoped selector: unknown,
-    or another organisation's, is the same 422 naming the field."""
-    try:
-        return get()
-    except Http404:
-        raise DomainError(f"No {what} with this id in your organisation.", field=field) from None
 
 
 def _detail(workspace: Workspace, session_id: int, *, audit: bool = False) -> dict[str, Any]:
@@ -228,7 +211,7 @@ def list_sessions(request: HttpRequest, params: Query[SessionListParams]) -> dic
     """Give `patient_id`, `appointment_id` or both; `status` (draft, signed) and `current`
     (true: the revisions in force; false: the corrected ones) narrow the list. At most
     `limit` (200) per call; page with `offset`. `count` is the total."""
-    workspace = _reader(request)
+    workspace = request_workspace(request)
     if params.patient_id is None and params.appointment_id is None:
         raise DomainError("Give a patient_id or an appointment_id.", field="patient_id")
     sessions = session_queryset(organisation_id=workspace.organisation.pk).select_related(
@@ -237,7 +220,7 @@ def list_sessions(request: HttpRequest, params: Query[SessionListParams]) -> dic
     appointment: Appointment | None = None
     if params.appointment_id is not None:
         appointment_id = params.appointment_id
-        appointment = _given(
+        appointment = given(
             "appointment_id",
             "appointment",
             lambda: appointment_get(workspace=workspace, appointment_id=appointment_id),
@@ -245,7 +228,7 @@ def list_sessions(request: HttpRequest, params: Query[SessionListParams]) -> dic
         sessions = sessions.filter(appointment=appointment)
     if params.patient_id is not None:
         patient_id = params.patient_id
-        patient = _given(
+        patient = given(
             "patient_id",
             "patient",
             lambda: patient_get_for_chart(workspace=workspace, patient_id=patient_id),
@@ -274,7 +257,7 @@ def list_sessions(request: HttpRequest, params: Query[SessionListParams]) -> dic
     summary="One session chart: lines, totals, pre-checks, warnings, revisions (audited)",
 )
 def read_session(request: HttpRequest, session_id: int) -> dict[str, Any]:
-    return _detail(_reader(request), session_id, audit=True)
+    return _detail(request_workspace(request), session_id, audit=True)
 
 
 # --- Charting ---------------------------------------------------------------------------------
@@ -291,7 +274,7 @@ def open_session(request: HttpRequest, payload: OpenIn) -> Status[dict[str, Any]
     volumes, needles and lots, with a lot no longer usable replaced by the first to
     expire). `protocol_version_id` is needed only for an appointment outside a course."""
     workspace = _charter(request)
-    appointment = _given(
+    appointment = given(
         "appointment_id",
         "appointment",
         lambda: appointment_get(workspace=workspace, appointment_id=payload.appointment_id),
