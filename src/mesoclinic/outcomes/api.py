@@ -488,12 +488,6 @@ def _practitioner(workspace: Workspace, user_id: int | None) -> User | None:
     return user
 
 
-def _label(protocol: Protocol | None) -> str:
-    if protocol is None:
-        return "All protocols"
-    return protocol.current_version.name if protocol.current_version else str(protocol.pk)
-
-
 @outcomes_router.get(
     "/cohort",
     response=CohortResultOut,
@@ -534,7 +528,7 @@ def read_cohort(request: HttpRequest, params: Query[CohortParams]) -> dict[str, 
             ),
             measure=measure,
             threshold_percent=params.threshold_percent,
-            label=_label(protocol),
+            label=cohort.protocol_label(protocol),
         )
 
     result = outcomes_of(first)

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from mesoclinic.outcomes import measures, stats
 from mesoclinic.outcomes.models import FOLLOW_UP_POINTS, Measurement, OutcomeVisit, ReviewPoint
+from mesoclinic.protocols.models import Protocol
 from mesoclinic.scheduling.models import Course, CourseSession, CourseStatus, SessionStatus
 
 
@@ -89,6 +91,13 @@ class Comparison:
     first: Cohort
     second: Cohort
     points: list[PointComparison] = field(default_factory=list)
+
+
+def protocol_label(protocol: Protocol | None) -> str:
+    """How a cohort is named: its protocol's current name, or all protocols."""
+    if protocol is None:
+        return _("All protocols")
+    return protocol.current_version.name if protocol.current_version else str(protocol.pk)
 
 
 def courses_of_cohort(*, organisation_id: int, cohort: CohortFilter) -> QuerySet[Course]:

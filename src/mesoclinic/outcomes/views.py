@@ -576,12 +576,6 @@ def _filter(form: CohortForm, protocol: Protocol | None) -> cohort.CohortFilter:
     )
 
 
-def _protocol_label(protocol: Protocol | None) -> str:
-    if protocol is None:
-        return _("All protocols")
-    return protocol.current_version.name if protocol.current_version else str(protocol.pk)
-
-
 @staff_view(roles=COHORT_ROLES)
 @require_GET
 def cohort_page(request: HttpRequest) -> HttpResponse:
@@ -598,7 +592,7 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
         cohort=_filter(form, data.get("protocol")),
         measure=measure,
         threshold_percent=threshold,
-        label=_protocol_label(data.get("protocol")),
+        label=cohort.protocol_label(data.get("protocol")),
     )
     second = None
     comparison = None
@@ -608,7 +602,7 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
             cohort=_filter(form, data["compare_with"]),
             measure=measure,
             threshold_percent=threshold,
-            label=_protocol_label(data["compare_with"]),
+            label=cohort.protocol_label(data["compare_with"]),
         )
         comparison = cohort.compare(first, second)
     audit_record(
