@@ -101,6 +101,9 @@ def test_baseline_and_review_with_photos_compared_and_reported(
     shot("outcome-visit-review")
 
     # 3. Progress: the change from baseline and the photo comparison with the slider.
+    page.goto(f"/patients/{rita.pk}/photos/")
+    expect(page.locator(".photo-strip img")).to_have_count(4)
+    shot("outcomes-photos-tab")
     page.goto(f"/patients/{rita.pk}/outcomes/")
     shot("outcomes-tab")
     page.get_by_role("link", name="Progress and photo comparison").click()
