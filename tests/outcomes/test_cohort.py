@@ -79,28 +79,97 @@ def test_only_courses_with_both_baseline_and_review_are_paired(world, calendar):
         course=course,
         density_per_cm2=200,
     )  # a review without a baseline
-    six = outcomes(world, protocol_id=hair.protocol_id).at(ReviewPoint.MONTH_6)
+    result = cohort.cohort_outcomes(
+        organisation_id=world.acme.pk,
+        cohort=cohort.CohortFilter(protocol_id=hair.protocol_id),
+        measure=DENSITY,
+        threshold_percent=10,
+        distribution_at=ReviewPoint.MONTH_6,
+    )
+    six = result.at(ReviewPoint.MONTH_6)
     assert six.change is not None
     assert six.change.n == 2
     assert six.change.mean_change == pytest.approx(11.0)  # (+15 + 7) / 2
-    assert sorted(six.changes) == [7.0, 15.0]
+    assert sorted(result.distribution) == pytest.approx([5.0, 10.0])  # +7/140, +15/150
 
 
-def test_a_repeated_review_counts_once_with_the_last_recording(world, calendar):
-    hair = calendar.hair
-    course = patient_on(world, hair, "A", baseline=150, month_6=160)
-    patient_on(world, hair, "B", baseline=150, month_6=150)
-    visit(
-        world,
-        course.patient,
-        point="month_6",
-        day=dt.date(2026, 7, 20),
-        course=course,
-        density_per_cm2=170,
+def test_a_course_has_one_visit_per_review_point(world, calendar):
+    from django.db import IntegrityError, transaction
+
+    from mesoclinic.core.errors import DomainError
+    from mesoclinic.outcomes.models import OutcomeVisit
+
+    course = patient_on(world, calendar.hair, "A", baseline=150, month_6=160)
+    with pytest.raises(DomainError) as refused:
+        visit(
+            world,
+            course.patient,
+            point="month_6",
+            day=dt.date(2026, 7, 20),
+            course=course,
+            density_per_cm2=170,
+        )
+    assert "already has its 6 months review" in refused.value.message
+    # The database holds the line too (the pairing in SQL counts on it).
+    first = OutcomeVisit.objects.get(course=course, point="month_6")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutcomeVisit.objects.create(
+            organisation=world.acme,
+            patient=course.patient,
+            clinic=world.acme_city,
+            course=course,
+            point="month_6",
+            measured_on=first.measured_on,
+            recorded_by=world.paul,
+        )
+
+
+def test_the_sums_made_by_the_database_give_the_same_statistics_as_the_pairs(world, calendar):
+    from mesoclinic.outcomes import stats
+
+    pairs = [(150, 165), (140, 147), (160, 160), (130, 120), (0, 12), (155, 171.5)]
+    for n, (before, after) in enumerate(pairs):
+        patient_on(world, calendar.hair, f"P{n}", baseline=before, month_6=after)
+    six = outcomes(world).at(ReviewPoint.MONTH_6)
+    expected = stats.paired_change(pairs)
+    assert six.change is not None and expected is not None
+    assert six.change.n == expected.n == 6
+    for name in (
+        "mean_baseline",
+        "mean_follow_up",
+        "mean_change",
+        "sd_change",
+        "mean_percent_change",
+    ):
+        assert getattr(six.change, name) == pytest.approx(getattr(expected, name), rel=1e-9)
+    assert six.change.n_percent == expected.n_percent == 5  # the 0 baseline has no percentage
+    assert six.change.change_interval.low == pytest.approx(expected.change_interval.low)
+    assert six.change.percent_change_interval.high == pytest.approx(
+        expected.percent_change_interval.high
     )
-    six = outcomes(world, protocol_id=hair.protocol_id).at(ReviewPoint.MONTH_6)
-    assert six.change is not None and six.change.n == 2
-    assert sorted(six.changes) == [0.0, 20.0]
+    reference = stats.responders(pairs, threshold_percent=10)
+    assert (six.responders.responders, six.responders.n, six.responders.excluded) == (
+        reference.responders,
+        reference.n,
+        reference.excluded,
+    )
+
+
+def test_lower_is_better_measures_count_decreases_as_responders(world, calendar):
+    shedding = measures.get("count_60s")
+    for n, (before, after) in enumerate(((60, 40), (50, 48), (40, 44))):
+        patient_on(
+            world, calendar.hair, f"S{n}", baseline=before, month_6=after, measure="count_60s"
+        )
+    result = cohort.cohort_outcomes(
+        organisation_id=world.acme.pk,
+        cohort=cohort.CohortFilter(),
+        measure=shedding,
+        threshold_percent=10,
+    )
+    six = result.at(ReviewPoint.MONTH_6)
+    assert six.responders is not None
+    assert (six.responders.responders, six.responders.n) == (1, 3)  # only -33 % reaches -10 %
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,22 @@ class OutcomeVisit(TimeStampedModel):
                 condition=Q(point="baseline", course__isnull=False),
                 name="outcome_visit_one_baseline_per_course",
             ),
+            # One visit per review point of a course (a repeat is a correction of that
+            # visit): each review pairs with the baseline once, in a single SQL join.
+            models.UniqueConstraint(
+                fields=["course", "point"],
+                condition=Q(
+                    point__in=[
+                        "after_session_3",
+                        "after_session_6",
+                        "month_3",
+                        "month_6",
+                        "month_12",
+                    ],
+                    course__isnull=False,
+                ),
+                name="outcome_visit_one_review_per_point_per_course",
+            ),
             models.CheckConstraint(
                 condition=Q(point__in=ReviewPoint.values), name="outcome_visit_point_known"
             ),

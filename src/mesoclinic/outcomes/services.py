@@ -26,6 +26,7 @@ from mesoclinic.core.audit import audit_record, created, diff, snapshot
 from mesoclinic.core.errors import Conflict, DomainError
 from mesoclinic.outcomes import measures, photography, trichoscopy_hook
 from mesoclinic.outcomes.models import (
+    FOLLOW_UP_POINTS,
     Landmark,
     Measurement,
     OutcomePhoto,
@@ -177,11 +178,34 @@ def _check_course(
                 % {"date": earliest_review.isoformat()},
                 field="measured_on",
             )
-    elif baseline is not None and data.measured_on < baseline.measured_on:
+    else:
+        _check_review_is_new(data, course=course, visit=visit)
+    if data.point != ReviewPoint.BASELINE and (
+        baseline is not None and data.measured_on < baseline.measured_on
+    ):
         raise DomainError(
             _("A review cannot be dated before the course's baseline (%(date)s).")
             % {"date": baseline.measured_on.isoformat()},
             field="measured_on",
+        )
+
+
+def _check_review_is_new(data: VisitInput, *, course: Course, visit: OutcomeVisit | None) -> None:
+    """One visit per review point of a course: a repeat is a correction of that visit."""
+    if data.point not in FOLLOW_UP_POINTS:
+        return
+    same = OutcomeVisit.objects.filter(course=course, point=data.point)
+    if visit is not None:
+        same = same.exclude(pk=visit.pk)
+    existing = same.first()
+    if existing is not None:
+        raise DomainError(
+            _(
+                "This course already has its %(point)s review, measured on %(date)s; "
+                "correct that visit instead."
+            )
+            % {"point": ReviewPoint(data.point).label, "date": existing.measured_on.isoformat()},
+            field="point",
         )
 
 

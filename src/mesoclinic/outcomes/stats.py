@@ -251,6 +251,45 @@ def _t_interval(mean: float, sd: float, n: int, confidence: float) -> Interval:
     return Interval(low=mean - half, high=mean + half)
 
 
+# --- Moments: what a database can sum ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moments:
+    """The count, mean and sample standard deviation (None under 2 values) of a list of
+    numbers: all a t interval or a Welch difference needs, so a cohort of 100,000 courses
+    can be summed by the database instead of sent to Python value by value."""
+
+    n: int
+    mean: float
+    sd: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Moments | None:
+        """Of a list of finite numbers (``math.fsum``, the most exact); None when empty."""
+        if not values:
+            return None
+        mean = _mean(values)
+        return cls(len(values), mean, _stdev(values, mean) if len(values) >= 2 else None)
+
+    @classmethod
+    def from_sums(cls, n: int, total: float, total_of_squares: float) -> Moments | None:
+        """From ``n``, the sum and the sum of squares (as SQL's SUM gives them); None for
+        n = 0. The variance is ``(sum of squares - total**2 / n) / (n - 1)``, never below 0:
+        exact enough for hair counts and widths (values under 10**4, n under 10**7), where
+        the rounding of the sums is far below any spread a clinic measures."""
+        if n <= 0:
+            return None
+        for value in (total, total_of_squares):
+            if not math.isfinite(value):
+                raise ValueError("The sums must be finite numbers.")
+        mean = total / n
+        if n < 2:
+            return cls(n, mean, None)
+        variance = max(0.0, (total_of_squares - total * total / n) / (n - 1))
+        return cls(n, mean, math.sqrt(variance))
+
+
 # --- One list of numbers --------------------------------------------------------------------
 
 
@@ -365,31 +404,47 @@ def paired_change(
     """
     _check_confidence(confidence)
     data = _finite_pairs(pairs)
-    if not data:
+    change = Moments.of([f - b for b, f in data])
+    if change is None:
         return None
-    n = len(data)
-    changes = [f - b for b, f in data]
-    mean_change = _mean(changes)
-    sd_change = _stdev(changes, mean_change) if n >= 2 else None
-    percents = _percents(data)
-    mean_percent = _mean(percents) if percents else None
-    percent_interval = None
-    if mean_percent is not None and len(percents) >= 2:
-        percent_interval = _t_interval(
-            mean_percent, _stdev(percents, mean_percent), len(percents), confidence
-        )
-    return PairedChange(
-        n=n,
+    return paired_change_from_moments(
         mean_baseline=_mean([b for b, _ in data]),
         mean_follow_up=_mean([f for _, f in data]),
-        mean_change=mean_change,
-        sd_change=sd_change,
+        change=change,
+        percent=Moments.of(_percents(data)),
+        confidence=confidence,
+    )
+
+
+def paired_change_from_moments(
+    *,
+    mean_baseline: float,
+    mean_follow_up: float,
+    change: Moments,
+    percent: Moments | None,
+    confidence: float = 0.95,
+) -> PairedChange:
+    """As ``paired_change``, from the moments of the per-patient changes and of their
+    percentage changes (the pairs whose baseline is not 0): what a database sums."""
+    _check_confidence(confidence)
+    return PairedChange(
+        n=change.n,
+        mean_baseline=mean_baseline,
+        mean_follow_up=mean_follow_up,
+        mean_change=change.mean,
+        sd_change=change.sd,
         change_interval=(
-            _t_interval(mean_change, sd_change, n, confidence) if sd_change is not None else None
+            _t_interval(change.mean, change.sd, change.n, confidence)
+            if change.sd is not None
+            else None
         ),
-        n_percent=len(percents),
-        mean_percent_change=mean_percent,
-        percent_change_interval=percent_interval,
+        n_percent=percent.n if percent else 0,
+        mean_percent_change=percent.mean if percent else None,
+        percent_change_interval=(
+            _t_interval(percent.mean, percent.sd, percent.n, confidence)
+            if percent is not None and percent.sd is not None
+            else None
+        ),
     )
 
 
@@ -441,18 +496,36 @@ def responders(
     if not data:
         return None
     percents = _percents(data)
-    edge = threshold_percent - THRESHOLD_TOLERANCE
+    edge = responder_edge(threshold_percent, higher_is_better=higher_is_better)
     if higher_is_better:
         count = sum(1 for pct in percents if pct >= edge)
     else:
-        count = sum(1 for pct in percents if pct <= -edge)
-    n = len(percents)
+        count = sum(1 for pct in percents if pct <= edge)
+    return responders_from_counts(
+        responders=count, n=len(percents), excluded=len(data) - len(percents), confidence=confidence
+    )
+
+
+def responder_edge(threshold_percent: float, *, higher_is_better: bool) -> float:
+    """The percentage change a responder reaches: at least this when higher is better, at
+    most this when lower is better (the threshold itself counts, to THRESHOLD_TOLERANCE)."""
+    edge = threshold_percent - THRESHOLD_TOLERANCE
+    return edge if higher_is_better else -edge
+
+
+def responders_from_counts(
+    *, responders: int, n: int, excluded: int = 0, confidence: float = 0.95
+) -> Responders:
+    """``responders`` of ``n`` patients (with a percentage change), Wilson interval from 2."""
+    _check_confidence(confidence)
+    if not 0 <= responders <= n:
+        raise ValueError(f"{responders} responders cannot be counted among {n} patients.")
     return Responders(
-        responders=count,
+        responders=responders,
         n=n,
-        proportion=count / n if n else None,
-        interval=wilson(count, n, confidence=confidence) if n >= 2 else None,
-        excluded=len(data) - n,
+        proportion=responders / n if n else None,
+        interval=wilson(responders, n, confidence=confidence) if n >= 2 else None,
+        excluded=excluded,
     )
 
 
@@ -488,18 +561,23 @@ def welch_difference(
     infinities, or a confidence outside (0, 1).
     """
     _check_confidence(confidence)
-    xs = _finite(a, "Values")
-    ys = _finite(b, "Values")
-    if not xs or not ys:
+    first = Moments.of(_finite(a, "Values"))
+    second = Moments.of(_finite(b, "Values"))
+    if first is None or second is None:
         return None
-    mean_x, mean_y = _mean(xs), _mean(ys)
-    estimate = mean_x - mean_y
-    na, nb = len(xs), len(ys)
-    if na < 2 or nb < 2:
+    return welch_from_moments(first, second, confidence=confidence)
+
+
+def welch_from_moments(a: Moments, b: Moments, *, confidence: float = 0.95) -> Difference:
+    """As ``welch_difference``, from the two groups' moments."""
+    _check_confidence(confidence)
+    estimate = a.mean - b.mean
+    na, nb = a.n, b.n
+    if a.sd is None or b.sd is None:
         return Difference(estimate=estimate, interval=None, df=None)
     # Standard errors, never squared on their own: nothing under- or overflows.
-    se_a = _stdev(xs, mean_x) / math.sqrt(na)
-    se_b = _stdev(ys, mean_y) / math.sqrt(nb)
+    se_a = a.sd / math.sqrt(na)
+    se_b = b.sd / math.sqrt(nb)
     se = math.hypot(se_a, se_b)
     if se == 0:
         return Difference(estimate=estimate, interval=Interval(estimate, estimate), df=None)

@@ -587,12 +587,14 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     measure = measures.get(data.get("measure") or "density_per_cm2")
     threshold = float(data.get("threshold_percent") or 10)
+    point = ReviewPoint(data.get("point") or ReviewPoint.MONTH_6)
     first = cohort.cohort_outcomes(
         organisation_id=workspace.organisation.pk,
         cohort=_filter(form, data.get("protocol")),
         measure=measure,
         threshold_percent=threshold,
         label=cohort.protocol_label(data.get("protocol")),
+        distribution_at=point,
     )
     second = None
     comparison = None
@@ -603,6 +605,7 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
             measure=measure,
             threshold_percent=threshold,
             label=cohort.protocol_label(data["compare_with"]),
+            distribution_at=point,
         )
         comparison = cohort.compare(first, second)
     audit_record(
@@ -611,7 +614,6 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
         organisation=workspace.organisation,
         changes={"query": {"new": request.GET.urlencode()}},
     )
-    point = ReviewPoint(data.get("point") or ReviewPoint.MONTH_6)
     cohorts = [c for c in (first, second) if c is not None]
     unit = measure.unit
     change_svg = charts.change_chart(
@@ -650,7 +652,7 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
         title=distribution_title,
         unit="%",
         groups=[
-            charts.DistributionGroup(label=c.label, values=c.at(point).changes_percent)
+            charts.DistributionGroup(label=c.label, values=c.distribution)
             for c in cohorts
         ],
         threshold=(
