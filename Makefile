@@ -56,6 +56,7 @@ bench: install-dev
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/charting.py
 	$(BIN)/python bench/safety.py
+	$(BIN)/python bench/outcomes.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

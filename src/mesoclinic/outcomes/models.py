@@ -212,7 +212,11 @@ class Measurement(models.Model):
     class Meta:
         ordering = ["visit", "measure"]
         indexes = [
-            models.Index(fields=["course", "measure", "point"], name="measurement_course_idx"),
+            # Covering (value included): the cohort's join of reviews to baselines reads
+            # the index alone.
+            models.Index(
+                fields=["course", "measure", "point", "value"], name="measurement_course_idx"
+            ),
             models.Index(fields=["patient", "measure"], name="measurement_patient_idx"),
         ]
         constraints = [

@@ -651,10 +651,7 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
     distribution_svg = charts.distribution_chart(
         title=distribution_title,
         unit="%",
-        groups=[
-            charts.DistributionGroup(label=c.label, values=c.distribution)
-            for c in cohorts
-        ],
+        groups=[charts.DistributionGroup(label=c.label, values=c.distribution) for c in cohorts],
         threshold=(
             None
             if measure.higher_is_better is None

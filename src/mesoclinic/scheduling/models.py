@@ -244,6 +244,10 @@ class CourseSession(models.Model):
 
     class Meta:
         ordering = ["course", "position"]
+        indexes = [
+            # The courses that have started (a session done), read by the cohort counts.
+            models.Index(fields=["status", "course"], name="course_session_status_idx")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["course", "position"], name="course_session_position_unique"
