@@ -211,11 +211,14 @@ def save_build(data: dict[str, Any]) -> None:
     write_json(results_file(), data)
 
 
-def build_organisation() -> Organisation:
-    """The organisation (shipped protocols and appointment types), clinics and staff."""
+def build_organisation(
+    *, name: str = "Bench Charting Chain", slug: str = SLUG, mrn_prefix: str = "CHT"
+) -> Organisation:
+    """The organisation (shipped protocols and appointment types), CLINICS clinics and
+    PRACTITIONERS practitioners at each (``pract-c<clinic>-<n>@<slug>.test``)."""
     with transaction.atomic():
         organisation = organisation_create(
-            name="Bench Charting Chain", slug=SLUG, mrn_prefix="CHT", acting_user=None
+            name=name, slug=slug, mrn_prefix=mrn_prefix, acting_user=None
         )
         for n in range(1, CLINICS + 1):
             clinic = clinic_create(
@@ -226,7 +229,7 @@ def build_organisation() -> Organisation:
             )
             for p in range(1, PRACTITIONERS + 1):
                 person = User.objects.create_user(
-                    email=f"pract-c{n}-{p}@{SLUG}.test",
+                    email=f"pract-c{n}-{p}@{slug}.test",
                     password=None,
                     full_name=f"Practitioner C{n}-{p}",
                 )

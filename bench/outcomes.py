@@ -91,9 +91,7 @@ from django.test import Client
 
 from mesoclinic.accounts.models import Membership, Organisation, Role, User
 from mesoclinic.accounts.services import (
-    clinic_create,
     membership_create,
-    organisation_create,
 )
 from mesoclinic.core.progress import progress
 from mesoclinic.outcomes import cohort, measures
@@ -118,8 +116,6 @@ BUILD_LAYOUT = 2  # raise when the build writes something else: kept builds are 
 NOW = dt.datetime(2026, 11, 1, 7, 0, tzinfo=dt.UTC)  # no visit after this day
 TODAY = NOW.date()
 HISTORY_DAYS = 3 * 365
-CLINICS = 2
-PRACTITIONERS = 6  # per clinic
 ADMIN_EMAIL = f"admin@{SLUG}.test"
 HAIR, PRP = "hair-mesotherapy", "prp-hair"
 # How often each shipped protocol is chosen (by code).
@@ -231,31 +227,12 @@ def marker_file() -> Path:
 
 
 def build_organisation() -> Organisation:
-    """The organisation (with the shipped protocols), clinics, practitioners and an admin."""
+    """The organisation (with the shipped protocols), clinics and practitioners as the
+    charting benchmark makes them, and an admin."""
+    organisation = charting.build_organisation(
+        name="Bench Outcomes Chain", slug=SLUG, mrn_prefix="OUT"
+    )
     with transaction.atomic():
-        organisation = organisation_create(
-            name="Bench Outcomes Chain", slug=SLUG, mrn_prefix="OUT", acting_user=None
-        )
-        for n in range(1, CLINICS + 1):
-            clinic = clinic_create(
-                organisation=organisation,
-                name=f"Bench Clinic {n}",
-                timezone_name="Europe/London",
-                acting_user=None,
-            )
-            for p in range(1, PRACTITIONERS + 1):
-                person = User.objects.create_user(
-                    email=f"pract-c{n}-{p}@{SLUG}.test",
-                    password=None,
-                    full_name=f"Practitioner C{n}-{p}",
-                )
-                membership_create(
-                    user=person,
-                    organisation=organisation,
-                    role=Role.PRACTITIONER,
-                    default_clinic=clinic,
-                    acting_user=None,
-                )
         admin = User.objects.create_user(email=ADMIN_EMAIL, password=None, full_name="Bench Admin")
         membership_create(
             user=admin,

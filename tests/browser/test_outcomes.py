@@ -69,7 +69,7 @@ def test_baseline_and_review_with_photos_compared_and_reported(
     shot,
     world,
     calendar,
-    rita,
+    rita,  # noqa: F811
     rita_course,  # noqa: F811
 ):
     sign_in(page, "paul@acme.test", PASSWORD)

@@ -76,9 +76,7 @@ def baseline(world, rita, rita_course):
 
 
 def review(world, rita, rita_course, day, density, point="month_6"):
-    recorded = visit(
-        world, rita, point=point, day=day, course=rita_course, density_per_cm2=density
-    )
+    recorded = visit(world, rita, point=point, day=day, course=rita_course, density_per_cm2=density)
     outcome_photo_add(
         visit=recorded,
         view="vertex",

@@ -33,6 +33,7 @@ from mesoclinic.accounts.models import Role, User
 from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
+from mesoclinic.core.pdf import html_to_pdf, pdf_response
 from mesoclinic.core.spreadsheet import csv_cell
 from mesoclinic.outcomes import charts, cohort, measures, photography, trichoscopy_hook
 from mesoclinic.outcomes.forms import CohortForm, PhotoForm, RemovePhotoForm, VisitForm
@@ -489,18 +490,9 @@ def report_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
         }
     )
     html = render_to_string("outcomes/report_pdf.html", context, request=request)
-    try:
-        import weasyprint
-    except OSError:  # the Pango library is missing on this server
-        return HttpResponse(
-            _("PDFs need the Pango library on the server (Debian: libpango-1.0-0)."),
-            status=503,
-            content_type="text/plain; charset=utf-8",
-        )
-    pdf = weasyprint.HTML(string=html).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="progress-{patient.mrn}.pdf"'
-    return response
+    return pdf_response(
+        lambda: html_to_pdf(html), filename=f"progress-{patient.mrn}.pdf", download=True
+    )
 
 
 def outcomes_tab_context(*, patient: Patient, workspace: Workspace) -> dict[str, object]:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace, staff_view
 from mesoclinic.accounts.models import Role
 from mesoclinic.core.errors import DomainError
+from mesoclinic.core.pdf import html_to_pdf, pdf_response
 from mesoclinic.patients.forms import (
     AssessmentForm,
     ConsentSignForm,
@@ -511,20 +512,10 @@ def consent_pdf(request: HttpRequest, consent_id: int) -> HttpResponse:
         },
         request=request,
     )
-    try:
-        import weasyprint
-    except OSError:  # the Pango library is missing on this server
-        return HttpResponse(
-            _("PDFs need the Pango library on the server (Debian: libpango-1.0-0)."),
-            status=503,
-            content_type="text/plain; charset=utf-8",
-        )
-    pdf = weasyprint.HTML(string=html).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'inline; filename="consent-{consent.patient.mrn}-{consent.template.code}.pdf"'
+    return pdf_response(
+        lambda: html_to_pdf(html),
+        filename=f"consent-{consent.patient.mrn}-{consent.template.code}.pdf",
     )
-    return response
 
 
 @staff_view(roles=(Role.ADMIN,))

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from mesoclinic.core import clock
+from mesoclinic.core.pdf import html_to_pdf
 from mesoclinic.scheduling.models import MessageKind
 from mesoclinic.scheduling.reminders import DueMessage, SendReport, plan_for, send_planned
 from mesoclinic.treatments import aftercare
@@ -81,13 +82,11 @@ def send_aftercare(*, sheet_id: int) -> SendReport:
 
 def render_pdf(sheet: AftercareSheet) -> bytes:
     """The printable sheet (WeasyPrint). Raises OSError when Pango is missing."""
-    import weasyprint
-
     html = render_to_string(
         "treatments/aftercare_pdf.html",
         {"sheet": aftercare.sheet_from_json(sheet.content), "evidence": aftercare.EVIDENCE_LABELS},
     )
-    return bytes(weasyprint.HTML(string=html).write_pdf())
+    return html_to_pdf(html)
 
 
 def aftercare_email(due: DueMessage) -> EmailMessage:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mesoclinic.accounts.access import CLINICIANS, Workspace, request_workspace, staff_view
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
+from mesoclinic.core.pdf import pdf_response
 from mesoclinic.inventory.selectors import usable_lots
 from mesoclinic.protocols.selectors import offered_versions
 from mesoclinic.scheduling.selectors import appointment_get
@@ -395,19 +396,10 @@ def session_aftercare(request: HttpRequest, session_id: int) -> HttpResponse:
 def session_aftercare_pdf(request: HttpRequest, session_id: int) -> HttpResponse:
     workspace = request_workspace(request)
     session, row = _sheet_or_404(workspace, session_id)
-    try:
-        pdf = render_pdf(row)
-    except OSError:
-        return HttpResponse(
-            _("PDFs need the Pango library on the server (Debian: libpango-1.0-0)."),
-            status=503,
-            content_type="text/plain; charset=utf-8",
-        )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'inline; filename="aftercare-{session.patient.mrn}-{session.performed_on.isoformat()}.pdf"'
+    return pdf_response(
+        lambda: render_pdf(row),
+        filename=f"aftercare-{session.patient.mrn}-{session.performed_on.isoformat()}.pdf",
     )
-    return response
 
 
 def sessions_tab_context(*, patient: Any) -> dict[str, Any]:
