@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +27,7 @@ from mesoclinic.core.audit import audit_record
 from mesoclinic.core.forms import AuditFilterForm
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.core.selectors import AuditFilter, audit_events
-from mesoclinic.core.spreadsheet import csv_cell
+from mesoclinic.core.spreadsheet import csv_cell, csv_line
 from mesoclinic.patients.selectors import patient_queryset
 
 
@@ -144,11 +143,6 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @staff_view(roles=AUDIT_READERS)
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponseBase:
@@ -166,10 +160,9 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
             organisation=workspace.organisation,
             changes={"filters": {"new": request.GET.urlencode()}},
         )
-    writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
-        yield writer.writerow(
+        yield csv_line(
             [
                 "time",
                 "user",
@@ -185,7 +178,7 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         )
         event: AuditEvent
         for event in events.iterator(chunk_size=2000):
-            yield writer.writerow(
+            yield csv_line(
                 csv_cell(v)
                 for v in [
                     timezone.localtime(event.occurred_at, tz).isoformat(),

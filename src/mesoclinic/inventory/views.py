@@ -7,7 +7,6 @@ stock; only admins add or change products and recall lots.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from mesoclinic.accounts.access import ADMIN_ONLY, Workspace, request_workspace,
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.core import clock
 from mesoclinic.core.errors import DomainError
-from mesoclinic.core.spreadsheet import csv_cell
+from mesoclinic.core.spreadsheet import csv_cell, csv_line
 from mesoclinic.inventory.forms import (
     AdjustForm,
     ProductForm,
@@ -497,11 +496,6 @@ def inventory_lot_recall(request: HttpRequest, lot_id: int) -> HttpResponse:
     return _lot_page(request, workspace, lot, recall_form=form)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 RECALL_CSV_HEADER = [
     "record_number",
     "patient",
@@ -550,12 +544,11 @@ def inventory_lot_recall_csv(request: HttpRequest, lot_id: int) -> StreamingHttp
         rows=rows,
         shown_as="csv",
     )
-    writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:
-        yield writer.writerow(RECALL_CSV_HEADER)
+        yield csv_line(RECALL_CSV_HEADER)
         for row in rows:
-            yield writer.writerow(recall_csv_row(row))
+            yield csv_line(recall_csv_row(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     name = "".join(c if c.isalnum() or c in "-." else "-" for c in lot.lot_number)

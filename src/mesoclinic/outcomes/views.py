@@ -11,7 +11,6 @@ is audited as a read of the chart; the cohort page and its CSV as ``outcomes.coh
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 from functools import wraps
 from typing import Any
@@ -34,7 +33,7 @@ from mesoclinic.core import clock
 from mesoclinic.core.audit import audit_record
 from mesoclinic.core.errors import DomainError
 from mesoclinic.core.pdf import html_to_pdf, pdf_response
-from mesoclinic.core.spreadsheet import csv_cell
+from mesoclinic.core.spreadsheet import csv_cell, csv_line
 from mesoclinic.outcomes import charts, cohort, measures, photography, trichoscopy_hook
 from mesoclinic.outcomes.forms import CohortForm, PhotoForm, RemovePhotoForm, VisitForm
 from mesoclinic.outcomes.models import OutcomePhoto, OutcomeVisit, ReviewPoint
@@ -674,11 +673,6 @@ def cohort_page(request: HttpRequest) -> HttpResponse:
     return render(request, "outcomes/cohort.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @staff_view(roles=COHORT_ROLES)
 @require_GET
 def cohort_csv(request: HttpRequest) -> HttpResponseBase:
@@ -711,10 +705,9 @@ def cohort_csv(request: HttpRequest) -> HttpResponseBase:
         organisation=workspace.organisation,
         changes={"query": {"new": request.GET.urlencode()}, "export": {"new": "csv"}},
     )
-    writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
         # Texts through csv_cell (never read as a formula); numbers as numbers.
-        (writer.writerow([csv_cell(c) if isinstance(c, str) else c for c in row]) for row in rows),
+        (csv_line([csv_cell(c) if isinstance(c, str) else c for c in row]) for row in rows),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
