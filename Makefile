@@ -57,6 +57,7 @@ bench: install-dev
 	$(BIN)/python bench/charting.py
 	$(BIN)/python bench/safety.py
 	$(BIN)/python bench/outcomes.py
+	$(BIN)/python bench/trichoscopy.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

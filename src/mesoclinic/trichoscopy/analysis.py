@@ -1,0 +1,579 @@
+"""Count hairs and measure their shafts in a calibrated trichoscopy or phototrichogram image.
+
+The pipeline (hair-image-analysis.md section 6), each step for a physical reason:
+
+1. **Background**: the skin's own colour at every point, from a median over a window a few
+   shafts wide, so that uneven lighting, vignetting and skin tone drop out.
+2. **Contrast**: how far each pixel's colour lies from that background, relative to its
+   brightness. Unsigned, so dark, grey and white hairs all stand out.
+3. **Glare**: bright, round, colourless spots are masked; a hair broken by one is bridged.
+4. **Mask and skeleton**: hysteresis thresholds set from the image's own noise, then a
+   one-pixel skeleton with the spurs of thick shafts pruned.
+5. **Hairs**: branch chains through junctions by continuity of direction, so crossings
+   make two hairs and hairs leaving one opening share their stem (``skeleton.py``).
+6. **Each hair**: its median cross profile gives its width (``profiles.py``) and colour;
+   red-shifted lines (vessels, whose haemoglobin absorbs green far more than red) and
+   short or stubby pieces (dandruff, empty openings) are dropped; a profile twice as wide
+   as any shaft, or with two crests, is two touching hairs.
+7. **Counting frame**: each hair's exit is the end that leaves a follicle opening (the
+   darker skin around it); a hair counts when its exit lies inside the region, so that a
+   hair cut by the region's edge is counted in exactly one of two neighbouring regions.
+
+Nothing here reads what made the image besides its pixels and the calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import apply_hysteresis_threshold
+from skimage.measure import regionprops
+from skimage.morphology import remove_small_objects, skeletonize
+
+from . import profiles
+from .calibration import check_um_per_px
+from .imageio import as_rgb_array
+from .result import Hair, Result, Roi
+from .skeleton import build_graph, hair_paths, prune_spurs
+
+VERSION = "1.0"
+
+# Physical limits of scalp hair shafts and of the phototrichogram protocol.
+MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
+MIN_SHAFT_UM = 5.0
+# Hairs are clipped to about 1 mm before a phototrichogram; shorter pieces are debris unless
+# the image edge or the region cuts them.
+MIN_LENGTH_UM = 200.0
+# At least five pixels across a 30 um hair to tell vellus from intermediate (section 6).
+MIN_PX_PER_30UM = 5.0
+# A profile this much wider than the widest shaft is two shafts touching side by side.
+PAIR_WIDTH_UM = 105.0
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    points: np.ndarray  # centreline, x, y
+    width_px: float | None
+    contrast: float
+    start_node: int | None
+    end_node: int | None
+    pair: bool
+
+
+def _background(rgb: np.ndarray, window_px: float) -> np.ndarray:
+    """The skin's colour under each pixel: a median a few shafts wide, at low resolution."""
+    height, width = rgb.shape[:2]
+    factor = max(1, int(window_px / 12))
+    h, w = height // factor, width // factor
+    small = rgb[: h * factor, : w * factor].reshape(h, factor, w, factor, 3).mean(axis=(1, 3))
+    size = max(3, round(window_px / factor) | 1)
+    filtered = np.stack(
+        [ndimage.median_filter(small[..., c], size=size, mode="reflect") for c in range(3)], axis=-1
+    )
+    filtered = ndimage.gaussian_filter(filtered, (size / 4, size / 4, 0))
+    # Back to full size by bilinear interpolation of block centres.
+    ys = (np.arange(height) + 0.5) / factor - 0.5
+    xs = (np.arange(width) + 0.5) / factor - 0.5
+    grid_y, grid_x = np.meshgrid(np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1), indexing="ij")
+    return np.stack(
+        [ndimage.map_coordinates(filtered[..., c], [grid_y, grid_x], order=1) for c in range(3)],
+        axis=-1,
+    ).astype(np.float32)
+
+
+def _glare(rgb: np.ndarray, background: np.ndarray, shaft_px: float) -> np.ndarray:
+    """Specular highlights: near-white, colourless, round spots brighter than the skin."""
+    lum = rgb.mean(axis=-1)
+    bg_lum = background.mean(axis=-1)
+    core = (rgb.min(axis=-1) > 0.82) & (lum > bg_lum + 0.12)
+    labels, count = ndimage.label(core)
+    glare = np.zeros(core.shape, dtype=bool)
+    if not count:
+        return glare
+    thickness = ndimage.distance_transform_edt(core)
+    for region in regionprops(labels, intensity_image=thickness):
+        if region.area < 4:
+            continue
+        # A highlight is a round spot: its area is close to that of the largest disc inside
+        # it. A white hair is a long band, many such discs long.
+        radius = max(float(region.intensity_max), 1.0)
+        if region.area <= 3.0 * math.pi * radius**2 or radius > 0.75 * shaft_px:
+            glare[labels == region.label] = True
+    if glare.any():
+        # The halo around the core is lighter skin too; take it in.
+        halo = lum > bg_lum + 0.04
+        grown = ndimage.binary_dilation(glare, iterations=2)
+        glare = ndimage.binary_propagation(grown, mask=halo | grown)
+        glare = ndimage.binary_dilation(glare, iterations=1)
+    return glare
+
+
+def _bridge_glare_gaps(
+    skeleton: np.ndarray, glare: np.ndarray, width_px: float, reach_px: float
+) -> np.ndarray:
+    """The skeleton with straight bridges across highlights that broke a hair in two."""
+    if not glare.any():
+        return skeleton
+    graph = build_graph(skeleton)
+    near_glare = ndimage.binary_dilation(glare, iterations=max(2, int(width_px)))
+    ends = []
+    for branch in graph.branches:
+        for side, node in enumerate(branch.ends):
+            if node is None:
+                point = branch.end_point(side)
+                if near_glare[round(point[1]), round(point[0])]:
+                    outward = -branch.direction_from(side, 0.0, max(6.0, 2 * width_px))
+                    ends.append((branch.index, point, outward))
+    bridged = skeleton.copy()
+    used: set[int] = set()
+    for i, (bi, pi, di) in enumerate(ends):
+        best = None
+        for j, (bj, pj, dj) in enumerate(ends):
+            if j <= i or bi == bj or i in used or j in used:
+                continue
+            gap = pj - pi
+            distance = float(np.hypot(*gap))
+            if distance < 1.0 or distance > reach_px:
+                continue
+            unit = gap / distance
+            if np.dot(unit, di) < math.cos(math.radians(30)) or np.dot(-unit, dj) < math.cos(
+                math.radians(30)
+            ):
+                continue
+            if best is None or distance < best[0]:
+                best = (distance, j, pj)
+        if best is None:
+            continue
+        _, j, pj = best
+        used.update((i, j))
+        steps = math.ceil(best[0]) * 2 + 1
+        for t in np.linspace(0.0, 1.0, steps):
+            x, y = pi + (pj - pi) * t
+            bridged[round(y), round(x)] = True
+    return skeletonize(bridged)
+
+
+def _noise_levels(contrast: np.ndarray) -> tuple[float, float]:
+    """The skin's median contrast and its robust spread (mostly skin, so robust statistics)."""
+    sample = contrast[::2, ::2]
+    median = float(np.median(sample))
+    spread = 1.4826 * float(np.median(np.abs(sample - median)))
+    return median, max(spread, 1e-3)
+
+
+def _ostium_score(
+    contrast: np.ndarray,
+    centreline: np.ndarray,
+    half_width_px: float,
+    point: np.ndarray,
+    radius_px: float,
+) -> float:
+    """Median contrast of the skin around ``point``, leaving out the hair's own shaft.
+
+    A follicle opening is a darker disc a little wider than the shaft, centred where the
+    shaft leaves it; beyond a clipped tip there is only skin.
+    """
+    height, width = contrast.shape
+    r = math.ceil(radius_px)
+    x, y = round(point[0]), round(point[1])
+    y0, y1, x0, x1 = max(0, y - r), min(height, y + r + 1), max(0, x - r), min(width, x + r + 1)
+    if y0 >= y1 or x0 >= x1:
+        return 0.0
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    disk = (xs - point[0]) ** 2 + (ys - point[1]) ** 2 <= radius_px**2
+    near = centreline[
+        np.hypot(centreline[:, 0] - point[0], centreline[:, 1] - point[1])
+        <= radius_px + half_width_px + 2
+    ]
+    if len(near):
+        gap = np.min(np.hypot(xs[..., None] - near[:, 0], ys[..., None] - near[:, 1]), axis=-1)
+        disk &= gap > half_width_px + 1.5
+    if disk.sum() < 3:
+        return 0.0
+    return float(np.median(contrast[y0:y1, x0:x1][disk]))
+
+
+def _extend(points: np.ndarray, distance_px: float, at_start: bool) -> np.ndarray:
+    """The end point pushed ``distance_px`` further along the path's own direction."""
+    if len(points) < 2:
+        return points[0] if at_start else points[-1]
+    if at_start:
+        end, inner = points[0], points[min(len(points) - 1, 6)]
+    else:
+        end, inner = points[-1], points[max(0, len(points) - 7)]
+    direction = end - inner
+    norm = float(np.hypot(*direction)) or 1.0
+    return end + direction / norm * distance_px
+
+
+def _split_at_kinks(
+    points: np.ndarray, width_px: float, nodes: np.ndarray, max_turn_deg: float = 25.0
+) -> list[np.ndarray]:
+    """The path cut where it turns sharply: a shaft bends gently, two hairs meet at an angle.
+
+    ``points`` are one pixel apart. The turn at each point is measured between the chords
+    a shaft and a half wide before and after it, so that pixel noise does not count. Turns
+    near a junction (``nodes``) were already judged when the path was chained through it.
+    """
+    span = int(max(8, 1.5 * width_px))
+    n = len(points)
+    if n < 2 * span + 3:
+        return [points]
+    before = points[span:-span] - points[: n - 2 * span]
+    after = points[2 * span :] - points[span:-span]
+    cosine = (before * after).sum(axis=1) / (np.hypot(*before.T) * np.hypot(*after.T) + 1e-9)
+    turn = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+    sharp = turn > max_turn_deg
+    if len(nodes):
+        # Chaining allowed gentler turns through a junction, but the skeleton's detour via
+        # the junction's centre bends the path there; only a corner sharper than both is cut.
+        middle = points[span:-span]
+        gap = np.min(
+            np.hypot(
+                middle[:, None, 0] - nodes[None, :, 0], middle[:, None, 1] - nodes[None, :, 1]
+            ),
+            axis=1,
+        )
+        sharp &= (gap > 2.0 * width_px + 4) | (turn > 2 * max_turn_deg)
+    cuts = []
+    labels, count = ndimage.label(sharp)
+    for label in range(1, count + 1):
+        run = np.nonzero(labels == label)[0]
+        cuts.append(int(run[np.argmax(turn[run])]) + span)
+    if not cuts:
+        return [points]
+    pieces = []
+    start = 0
+    for cut in cuts:
+        pieces.append(points[start : cut + 1])
+        start = cut
+    pieces.append(points[start:])
+    return [piece for piece in pieces if len(piece) >= 2]
+
+
+def _near_border(point: np.ndarray, shape: tuple[int, int], margin_px: float) -> bool:
+    return bool(
+        point[0] < margin_px
+        or point[1] < margin_px
+        or point[0] > shape[1] - 1 - margin_px
+        or point[1] > shape[0] - 1 - margin_px
+    )
+
+
+def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -> Result:
+    """The hairs in ``image`` and the figures of those whose exit lies in ``roi``.
+
+    ``image`` is an H x W (grey) or H x W x 3 array; ``um_per_px`` the calibration, without
+    which nothing runs; ``roi`` a ``Roi``, its text form, or None for the whole image.
+    Raises ``TrichoscopyError`` for input it cannot analyse; returns a result with flags
+    (and possibly no hairs) for an image it can read but not trust.
+    """
+    pixels = as_rgb_array(image)
+    scale = check_um_per_px(um_per_px)
+    shape = (pixels.shape[0], pixels.shape[1])
+    region = Roi.parse(roi) if isinstance(roi, str) else (roi or Roi.whole(shape))
+    region.check_inside(shape)
+    flags: list[str] = []
+
+    def finish(
+        hairs: tuple[Hair, ...] = (), polarity: str = "dark", sigma: float | None = None
+    ) -> Result:
+        return Result(
+            hairs=hairs,
+            um_per_px=scale,
+            roi=region,
+            image_shape=shape,
+            flags=tuple(dict.fromkeys(flags)),
+            version=VERSION,
+            polarity=polarity,
+            blur_sigma_px=sigma,
+        )
+
+    if 30.0 / scale < MIN_PX_PER_30UM:
+        flags.append("under_resolved")
+    if region.area_px * (scale / 10_000.0) ** 2 < 0.01:
+        flags.append("small_region")
+    rgb = pixels.astype(np.float32) / 255.0
+    lum = rgb.mean(axis=-1)
+    if float(lum.std()) < 0.01:
+        flags.append("uniform_image")
+        return finish()
+    if float((rgb.min(axis=-1) > 0.97).mean()) > 0.25:
+        flags.append("overexposed")
+    if float((lum < 0.05).mean()) > 0.5:
+        flags.append("underexposed")
+
+    max_shaft_px = MAX_SHAFT_UM / scale
+    background = _background(rgb, window_px=6.0 * max_shaft_px)
+    difference = rgb - background
+    bg_norm = np.maximum(np.linalg.norm(background, axis=-1), 0.05)
+    bg_mean = background.mean(axis=-1)
+    contrast = ndimage.gaussian_filter(np.linalg.norm(difference, axis=-1) / bg_norm, 0.8)
+    typical_shaft_px = 60.0 / scale
+    glare = _glare(rgb, background, typical_shaft_px)
+    if glare.mean() > 0.005:
+        flags.append("glare")
+    skin_level, spread = _noise_levels(contrast)
+    low = skin_level + max(4.0 * spread, 0.04)
+    high = skin_level + max(8.0 * spread, 0.09)
+    mask = apply_hysteresis_threshold(contrast, low, high) & ~glare
+    min_area = (MIN_SHAFT_UM / scale) * (MIN_LENGTH_UM / scale) * 0.5
+    mask = remove_small_objects(mask, max_size=max(4, int(min_area)))
+    mask = ndimage.binary_fill_holes(mask) if mask.any() else mask
+    if not mask.any():
+        flags.append("no_hairs_found")
+        return finish()
+
+    half_width = ndimage.distance_transform_edt(mask)
+    skeleton = skeletonize(mask)
+    skeleton = prune_spurs(skeleton, half_width)
+    skeleton = _bridge_glare_gaps(
+        skeleton, glare, typical_shaft_px, reach_px=4 * typical_shaft_px + 20
+    )
+    graph = build_graph(skeleton)
+    widths_at_skeleton = 2 * half_width[skeleton]
+    median_width_px = (
+        float(np.median(widths_at_skeleton)) if widths_at_skeleton.size else typical_shaft_px
+    )
+    paths = hair_paths(graph, width_px=median_width_px)
+    nodes = np.array(list(graph.nodes.values())) if graph.nodes else np.zeros((0, 2))
+
+    # Profiles along each path, away from junctions (where another hair would widen them).
+    measured = []
+    pieces = []
+    for path in paths:
+        points, _ = profiles.resample_path(path.points, 1.0)
+        if len(points) < 2:
+            continue
+        rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
+        cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
+        local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
+        split = _split_at_kinks(points, local, nodes)
+        for index, piece in enumerate(split):
+            # Only the path's own ends keep its junctions; cut ends are free.
+            start_node = path.start_node if index == 0 else None
+            end_node = path.end_node if index == len(split) - 1 else None
+            pieces.append((piece, start_node, end_node))
+    for points, start_node, end_node in pieces:
+        if len(points) < 2:
+            continue
+        rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
+        cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
+        local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
+        arc = float(np.hypot(*np.diff(points, axis=0).T).sum())
+        if arc > 3 * local and float(np.hypot(*(points[-1] - points[0]))) < 0.8 * arc:
+            continue  # curled round on itself: an opening's rim or a flake, not a shaft
+        keep = np.ones(len(points), dtype=bool)
+        end_margin = math.ceil(0.75 * local + 2)
+        keep[:end_margin] = False
+        keep[-end_margin:] = False
+        if len(nodes):
+            distance = np.min(
+                np.hypot(
+                    points[:, None, 0] - nodes[None, :, 0], points[:, None, 1] - nodes[None, :, 1]
+                ),
+                axis=1,
+            )
+            keep &= distance > 1.2 * local + 3
+        if keep.sum() < 3:
+            keep = np.ones(len(points), dtype=bool)
+            keep[: max(1, len(points) // 4)] = False
+            keep[-max(1, len(points) // 4) :] = False
+        tangent = profiles.tangents(points)
+        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+        chosen = np.nonzero(keep)[0][::2]
+        profile = profiles.cross_profile(
+            difference,
+            bg_norm,
+            bg_mean,
+            points[chosen],
+            normal[chosen],
+            half_span_px=max(2.5 * local, local / 2 + 6),
+            align_within_px=max(2.0, 0.75 * local),
+        )
+        measured.append((start_node, end_node, points, local, profile))
+
+    # The optics' blur, measured on the hairs wide enough to show it apart from their width.
+    sigmas = []
+    # The longest few of the wide hairs suffice (each fit costs milliseconds); short pieces
+    # and blobs give few profiles and a poor fit.
+    wide = [
+        (profile.samples, local, profile)
+        for _start, _end, _points, local, profile in measured
+        if profile is not None and local >= 6 and profile.samples >= 10
+    ]
+    for _samples, local, profile in sorted(wide, key=lambda m: -m[0])[:8]:
+        fit = profiles.fit_width(
+            profile, sigma_px=None, max_radius_px=max_shaft_px, initial_width_px=local
+        )
+        if fit is not None and fit.converged and fit.residual < 0.05 and 0.25 < fit.sigma_px < 3.9:
+            sigmas.append(fit.sigma_px)
+    sigma = float(np.median(sigmas)) if sigmas else 1.0
+    if not sigmas:
+        flags.append("blur_not_measured")
+    elif sigma * scale > 8.0:
+        flags.append("blurred")
+
+    candidates: list[_Candidate] = []
+    contrasts = []
+    for start_node, end_node, points, local, profile in measured:
+        length_px = float(np.hypot(*np.diff(points, axis=0).T).sum()) + local
+        touches_border = _near_border(points[0], shape, local / 2 + 3) or _near_border(
+            points[-1], shape, local / 2 + 3
+        )
+        if length_px * scale < MIN_LENGTH_UM and not touches_border:
+            continue
+        if profile is None:
+            continue
+        change = profile.colour_change
+        magnitude = float(np.linalg.norm(change))
+        # Haemoglobin takes green, melanin all colours alike: a red-shifted line is a vessel.
+        if magnitude > 0 and change[1] < 0 and (change[1] - change[0]) / magnitude < -0.3:
+            continue
+        fit = profiles.fit_width(
+            profile, sigma_px=sigma, max_radius_px=max_shaft_px, initial_width_px=local
+        )
+        width_px: float | None = None
+        contrast_value = float(profile.values[np.abs(profile.offsets_px) <= 1].mean())
+        if fit is not None and fit.converged and fit.residual < 0.35:
+            width_px = fit.width_px
+        elif fit is not None and fit.fwhm_px:
+            width_px = fit.fwhm_px
+        if width_px is not None and length_px < (2 if touches_border else 3) * width_px:
+            continue  # a blob (dandruff flake, an opening), not a shaft
+        pair = bool(
+            width_px is not None
+            and (width_px * scale > PAIR_WIDTH_UM or profiles.two_peaks(profile, width_px))
+        )
+        contrasts.append(contrast_value)
+        candidates.append(
+            _Candidate(
+                points=points,
+                width_px=width_px,
+                contrast=contrast_value,
+                start_node=start_node,
+                end_node=end_node,
+                pair=pair,
+            )
+        )
+    if contrasts and float(np.median(contrasts)) < 0.12:
+        flags.append("low_contrast")
+
+    # Exits: the end leaving a follicle opening, i.e. with darker skin around it.
+    hairs: list[Hair] = []
+    exits: list[np.ndarray] = []
+    for candidate in candidates:
+        points = candidate.points
+        w = candidate.width_px or median_width_px
+        # The skeleton stops about half a width short of a shaft's end; an opening dark
+        # enough to join the mask pulls the end back into it instead.
+        ends = [_extend(points, w / 4, True), _extend(points, w / 4, False)]
+        margin = w / 2 + 3
+        cut = [_near_border(end, shape, margin) for end in ends]
+        radius = w / 2 + 30.0 / scale
+        scores = [
+            _ostium_score(contrast, points, w / 2, end, radius) for end in (points[0], points[-1])
+        ]
+        if cut[0] and cut[1]:
+            exit_index, seen = 0, False
+        elif cut[0] or cut[1]:
+            inner = 1 if cut[0] else 0
+            threshold = skin_level + max(2.0 * spread, 0.02)
+            # The end at the edge is the exit when its opening shows (it can be in view even
+            # where the opening's rim touches the edge); else the end in view is, if its
+            # opening shows; else the exit lies beyond the edge.
+            if scores[1 - inner] > threshold and scores[1 - inner] > scores[inner]:
+                exit_index, seen = 1 - inner, True
+            else:
+                exit_index, seen = inner, scores[inner] > threshold
+        else:
+            exit_index, seen = (0 if scores[0] >= scores[1] else 1), True
+        ordered = points if exit_index == 0 else points[::-1]
+        exit_point = ends[exit_index]
+        if candidate.pair and candidate.width_px:
+            # Two shafts side by side: each is half as wide, a quarter-width off the axis.
+            tangent = profiles.tangents(ordered)
+            normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+            half = candidate.width_px / 2
+            for sign in (1.0, -1.0):
+                line = ordered + sign * normal * half / 2
+                start = exit_point + sign * normal[0] * half / 2
+                hairs.append(_hair(len(hairs) + 1, line, half * scale, start, seen, region, shape))
+                exits.append(start)
+        else:
+            width_um = None if candidate.width_px is None else candidate.width_px * scale
+            hairs.append(_hair(len(hairs) + 1, ordered, width_um, exit_point, seen, region, shape))
+            exits.append(exit_point)
+
+    hairs = _follicular_units(hairs, exits, max(2.0 * median_width_px, 80.0 / scale))
+    if not hairs:
+        flags.append("no_hairs_found")
+    return finish(tuple(hairs), sigma=sigma)
+
+
+def _hair(
+    number: int,
+    points: np.ndarray,
+    width_um: float | None,
+    exit_point: np.ndarray,
+    seen: bool,
+    region: Roi,
+    shape: tuple[int, int],
+) -> Hair:
+    step = max(1, len(points) // 64)
+    thinned = points[::step]
+    if len(points) and (len(thinned) == 0 or not np.array_equal(thinned[-1], points[-1])):
+        thinned = np.vstack([thinned, points[-1:]])
+    x = float(np.clip(exit_point[0], -0.5, shape[1] - 0.5))
+    y = float(np.clip(exit_point[1], -0.5, shape[0] - 0.5))
+    return Hair(
+        id=number,
+        centreline_px=tuple((float(px), float(py)) for px, py in thinned),
+        width_um=width_um,
+        exit_px=(x, y),
+        counted=bool(seen and region.contains(x, y)),
+        exit_seen=bool(seen),
+    )
+
+
+def _follicular_units(hairs: list[Hair], exits: list[np.ndarray], reach_px: float) -> list[Hair]:
+    """Hairs whose exits lie within ``reach_px`` of each other share a follicular unit."""
+    if not hairs:
+        return hairs
+    points = np.array(exits)
+    parent = list(range(len(points)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(points)):
+        if not hairs[i].exit_seen:
+            continue
+        for j in range(i + 1, len(points)):
+            if hairs[j].exit_seen and np.hypot(*(points[i] - points[j])) <= reach_px:
+                parent[find(i)] = find(j)
+    roots: dict[int, int] = {}
+    out = []
+    for i, hair in enumerate(hairs):
+        if not hair.exit_seen:
+            out.append(hair)
+            continue
+        unit = roots.setdefault(find(i), len(roots) + 1)
+        out.append(
+            Hair(
+                id=hair.id,
+                centreline_px=hair.centreline_px,
+                width_um=hair.width_um,
+                exit_px=hair.exit_px,
+                counted=hair.counted,
+                unit=unit,
+                exit_seen=hair.exit_seen,
+            )
+        )
+    return out

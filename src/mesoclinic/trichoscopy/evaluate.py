@@ -1,0 +1,259 @@
+"""Scoring an analysis against a synthetic scene's ground truth.
+
+Per image: the count error (detected minus true hairs exiting in the image), one-to-one
+matches between detected and true hairs by their centrelines, and for matched hairs the
+width error and whether the vellus/not-vellus call agrees. ``Summary`` pools images.
+
+A detected hair matches a true one when most of its centreline lies within the tolerance of
+the true centreline and it covers at least half of the true hair's visible length; matches
+are made one to one, best first (``scipy.optimize.linear_sum_assignment``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+
+from .result import VELLUS_UNDER_UM, Result
+from .synth import Scene, TruthHair
+
+TOLERANCE_PX = 2.0  # hair-image-analysis.md section 9: centreline F1 at a 2 px tolerance
+ON_LINE_FRACTION = 0.6
+COVER_FRACTION = 0.5
+# Classes are judged only away from the cut-off, where a few micrometres cannot flip them.
+CLASS_BAND_UM = (25.0, 35.0)
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    true_count: int
+    detected_count: int
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    width_errors_um: tuple[float, ...]
+    class_agreements: tuple[bool, ...]
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+
+    @property
+    def count_error(self) -> int:
+        return self.detected_count - self.true_count
+
+    @property
+    def absolute_percentage_error(self) -> float:
+        if self.true_count == 0:
+            return 0.0 if self.detected_count == 0 else 100.0
+        return 100.0 * abs(self.count_error) / self.true_count
+
+    @property
+    def percentage_error(self) -> float:
+        if self.true_count == 0:
+            return 0.0
+        return 100.0 * self.count_error / self.true_count
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "true_count": self.true_count,
+            "detected_count": self.detected_count,
+            "count_error": self.count_error,
+            "tp": self.true_positives,
+            "fp": self.false_positives,
+            "fn": self.false_negatives,
+            "width_median_abs_error_um": _median(self.width_errors_um),
+            "seconds": round(self.seconds, 3),
+            "peak_mb": round(self.peak_mb, 1),
+        }
+
+
+def _median(values: tuple[float, ...] | list[float]) -> float | None:
+    return float(np.median(values)) if len(values) else None
+
+
+def _densify(points: np.ndarray, step: float = 0.5) -> np.ndarray:
+    if len(points) < 2:
+        return points
+    out = [points[:1]]
+    for a, b in itertools.pairwise(points):
+        n = max(1, math.ceil(float(np.hypot(*(b - a))) / step))
+        t = np.linspace(0, 1, n + 1)[1:, None]
+        out.append(a + (b - a) * t)
+    return np.concatenate(out)
+
+
+def _inside(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return points[
+        (points[:, 0] >= -0.5)
+        & (points[:, 0] <= shape[1] - 0.5)
+        & (points[:, 1] >= -0.5)
+        & (points[:, 1] <= shape[0] - 0.5)
+    ]
+
+
+def scored_truth(scene: Scene) -> list[TruthHair]:
+    """True hairs visible enough to be found: at least two shaft widths and 50 um in view."""
+    out = []
+    for hair in scene.hairs:
+        width_px = hair.width_um / scene.um_per_px
+        if hair.visible_length_px >= max(2 * width_px, 50.0 / scene.um_per_px):
+            out.append(hair)
+    return out
+
+
+def score(
+    result: Result, scene: Scene, *, seconds: float = 0.0, peak_mb: float = 0.0
+) -> ImageScore:
+    """How well ``result`` found the hairs of ``scene`` (whole-image counting frame)."""
+    truth = scored_truth(scene)
+    shape = scene.size_px
+    truth_points = [_inside(_densify(np.asarray(h.centreline_px)), shape) for h in truth]
+    trees = [cKDTree(points) if len(points) else None for points in truth_points]
+    detected = [_densify(np.asarray(h.centreline_px)) for h in result.hairs]
+    cost = np.full((len(detected), len(truth)), 10.0)
+    for i, points in enumerate(detected):
+        if len(points) == 0:
+            continue
+        for j, (hair, tree) in enumerate(zip(truth, trees, strict=True)):
+            if tree is None:
+                continue
+            tolerance = TOLERANCE_PX + 0.15 * hair.width_um / scene.um_per_px
+            distance, _ = tree.query(points, distance_upper_bound=tolerance * 4)
+            on_line = float(np.mean(distance <= tolerance))
+            if on_line < ON_LINE_FRACTION:
+                continue
+            # How much of the true hair the detection covers.
+            back, _ = cKDTree(points).query(truth_points[j], distance_upper_bound=tolerance * 4)
+            covered = float(np.mean(back <= tolerance))
+            if covered < COVER_FRACTION:
+                continue
+            cost[i, j] = 2.0 - on_line - covered
+    rows, cols = (
+        linear_sum_assignment(cost) if cost.size else (np.array([], int), np.array([], int))
+    )
+    matches = [(i, j) for i, j in zip(rows, cols, strict=True) if cost[i, j] < 10.0]
+    width_errors = []
+    agreements = []
+    for i, j in matches:
+        found, true = result.hairs[i], truth[j]
+        if found.width_um is None:
+            continue
+        width_errors.append(abs(found.width_um - true.width_um))
+        if not CLASS_BAND_UM[0] <= true.width_um <= CLASS_BAND_UM[1]:
+            agreements.append(
+                (found.width_um < VELLUS_UNDER_UM) == (true.width_um < VELLUS_UNDER_UM)
+            )
+    return ImageScore(
+        true_count=scene.count,
+        detected_count=result.count,
+        true_positives=len(matches),
+        false_positives=len(detected) - len(matches),
+        false_negatives=len(truth) - len(matches),
+        width_errors_um=tuple(width_errors),
+        class_agreements=tuple(agreements),
+        seconds=seconds,
+        peak_mb=peak_mb,
+    )
+
+
+@dataclass
+class Summary:
+    """Scores pooled over images of one set (a tier, or a tier's held-back settings)."""
+
+    name: str
+    images: list[ImageScore] = field(default_factory=list)
+    repeat_cvs: list[float] = field(default_factory=list)
+
+    @property
+    def count_mape(self) -> float:
+        return (
+            float(np.mean([s.absolute_percentage_error for s in self.images]))
+            if self.images
+            else math.nan
+        )
+
+    @property
+    def count_bias(self) -> float:
+        return (
+            float(np.mean([s.percentage_error for s in self.images])) if self.images else math.nan
+        )
+
+    @property
+    def f1(self) -> float:
+        tp = sum(s.true_positives for s in self.images)
+        fp = sum(s.false_positives for s in self.images)
+        fn = sum(s.false_negatives for s in self.images)
+        return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan
+
+    @property
+    def width_mae_um(self) -> float:
+        errors = [e for s in self.images for e in s.width_errors_um]
+        return float(np.median(errors)) if errors else math.nan
+
+    @property
+    def class_accuracy(self) -> float:
+        agreements = [a for s in self.images for a in s.class_agreements]
+        return float(np.mean(agreements)) if agreements else math.nan
+
+    @property
+    def repeatability_cv(self) -> float:
+        return float(np.mean(self.repeat_cvs)) if self.repeat_cvs else math.nan
+
+    @property
+    def seconds_per_image(self) -> float:
+        return float(np.median([s.seconds for s in self.images])) if self.images else math.nan
+
+    @property
+    def peak_mb(self) -> float:
+        return float(max(s.peak_mb for s in self.images)) if self.images else math.nan
+
+    def as_json(self) -> dict[str, Any]:
+        def r(value: float, digits: int = 3) -> float | None:
+            return None if math.isnan(value) else round(value, digits)
+
+        return {
+            "name": self.name,
+            "images": len(self.images),
+            "true_hairs": sum(s.true_count for s in self.images),
+            "count_mape_percent": r(self.count_mape, 2),
+            "count_bias_percent": r(self.count_bias, 2),
+            "f1": r(self.f1, 4),
+            "width_median_abs_error_um": r(self.width_mae_um, 2),
+            "vellus_terminal_accuracy": r(self.class_accuracy, 4),
+            "repeatability_cv_percent": r(self.repeatability_cv, 2),
+            "seconds_per_image": r(self.seconds_per_image, 3),
+            "peak_mb": r(self.peak_mb, 1),
+        }
+
+
+# Targets of the issue (synthetic images with known truth).
+TARGETS: dict[str, dict[str, float]] = {
+    "easy": {"count_mape_percent": 2.0, "f1": 0.98, "width_median_abs_error_um": 3.0},
+    "medium": {"count_mape_percent": 5.0, "f1": 0.95, "width_median_abs_error_um": 4.0},
+    "hard": {"count_mape_percent": 10.0, "f1": 0.90, "width_median_abs_error_um": 5.0},
+}
+COMMON_TARGETS = {
+    "repeatability_cv_percent": 3.0,
+    "vellus_terminal_accuracy": 0.95,
+    "seconds_per_image": 2.0,
+    "peak_mb": 500.0,
+}
+
+
+def misses(summary: Summary, tier: str) -> list[str]:
+    """The targets a summary misses, in words (empty when all are met)."""
+    data = summary.as_json()
+    out = []
+    for key, limit in {**TARGETS.get(tier, {}), **COMMON_TARGETS}.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        higher_is_better = key in ("f1", "vellus_terminal_accuracy")
+        if (value < limit) if higher_is_better else (value > limit):
+            out.append(f"{key} {value} (target {'>=' if higher_is_better else '<='} {limit})")
+    return out

@@ -1,0 +1,304 @@
+"""Shaft width from cross profiles, with sub-pixel precision.
+
+Across a hair, the image is the skin seen through a round shaft: the light crossing the
+shaft at offset ``t`` from its axis travels a chord ``2 sqrt(r^2 - t^2)`` through it and is
+absorbed by Beer-Lambert's law, then the optics blur the profile with a point-spread
+function. Twice the distance transform of a thresholded mask quantises the width to whole
+pixels and moves with the threshold; the full width at half maximum is biased by blur on
+thin hairs and by translucency on pale ones. So the width is the radius of that physical
+model fitted to the hair's median cross profile, with the blur measured once per image on
+the hairs wide enough to show it. The half-maximum width is kept as a fall-back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.optimize import least_squares
+
+STEP_PX = 0.25  # profile sampling step
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The median cross profile of one hair and what is read from it."""
+
+    offsets_px: np.ndarray
+    values: np.ndarray  # contrast along the hair's own colour direction, 0 = skin
+    colour_change: np.ndarray  # mean relative change per channel at the axis (R, G, B)
+    samples: int
+
+
+def resample_path(points: np.ndarray, step_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step_px`` along the polyline, and their arc length from the start."""
+    segments = np.hypot(*np.diff(points, axis=0).T)
+    arc = np.concatenate([[0.0], np.cumsum(segments)])
+    if arc[-1] <= 0:
+        return points[:1].astype(float), np.zeros(1)
+    s = np.arange(0.0, arc[-1] + 1e-9, step_px)
+    x = np.interp(s, arc, points[:, 0])
+    y = np.interp(s, arc, points[:, 1])
+    return np.stack([x, y], axis=1), s
+
+
+def tangents(points: np.ndarray, smooth_px: float = 3.0) -> np.ndarray:
+    """Unit tangents of an evenly resampled polyline, smoothed over ``smooth_px``."""
+    if len(points) < 2:
+        return np.tile([1.0, 0.0], (len(points), 1))
+    smooth = ndimage.gaussian_filter1d(points, smooth_px, axis=0, mode="nearest")
+    d = np.gradient(smooth, axis=0)
+    norm = np.hypot(d[:, 0], d[:, 1])[:, None]
+    norm[norm < 1e-9] = 1.0
+    return d / norm
+
+
+def cross_profile(
+    difference: np.ndarray,
+    background_norm: np.ndarray,
+    background_mean: np.ndarray,
+    centres: np.ndarray,
+    normals: np.ndarray,
+    half_span_px: float,
+    align_within_px: float,
+) -> Profile | None:
+    """The median profile across the hair at ``centres``, each re-centred on its own axis.
+
+    ``difference`` is image minus background (H x W x 3); the profile is its projection on
+    the hair's mean colour change, divided by the background's brightness
+    (``background_norm``, the length of its RGB vector), so that it is linear in the
+    shaft's opacity whatever the hair's colour (dark, grey or white). ``background_mean`` is
+    the background's mean over channels, for the relative colour change at the axis.
+    """
+    if len(centres) == 0:
+        return None
+    offsets = np.arange(-half_span_px, half_span_px + 1e-9, STEP_PX)
+    xs = centres[:, 0:1] + normals[:, 0:1] * offsets[None, :]
+    ys = centres[:, 1:2] + normals[:, 1:2] * offsets[None, :]
+    coords = np.stack([ys.ravel(), xs.ravel()])
+    channels = [
+        ndimage.map_coordinates(difference[..., c], coords, order=1, mode="nearest").reshape(
+            xs.shape
+        )
+        for c in range(3)
+    ]
+    stack = np.stack(channels, axis=-1)  # samples x offsets x 3
+    scale = ndimage.map_coordinates(
+        background_norm, [centres[:, 1], centres[:, 0]], order=1, mode="nearest"
+    )
+    scale = np.maximum(scale, 0.05)
+    middle = np.abs(offsets) <= max(1.0, align_within_px * 0.3)
+    axis_change = stack[:, middle, :].mean(axis=1)
+    direction = axis_change.mean(axis=0)
+    norm = float(np.linalg.norm(direction))
+    if norm < 1e-6:
+        return None
+    direction /= norm
+    signed = (stack @ direction) / scale[:, None]
+    # Re-centre each profile on its own axis (the skeleton wanders by a pixel or so).
+    aligned = []
+    near = np.abs(offsets) <= align_within_px
+    for row in signed:
+        peak = row[near].max()
+        if peak <= 0:
+            continue
+        weights = np.clip(row - 0.5 * peak, 0.0, None) * near
+        if weights.sum() <= 0:
+            continue
+        shift = float((weights * offsets).sum() / weights.sum())
+        aligned.append(np.interp(offsets, offsets - shift, row, left=np.nan, right=np.nan))
+    if not aligned:
+        return None
+    rows = np.vstack(aligned)
+    # Offsets no shifted profile reaches stay unknown; they are far out on the skin, so 0.
+    filled = np.isfinite(rows).any(axis=0)
+    values = np.zeros(len(offsets))
+    values[filled] = np.nanmedian(rows[:, filled], axis=0)
+    bg_mean = ndimage.map_coordinates(
+        background_mean, [centres[:, 1], centres[:, 0]], order=1, mode="nearest"
+    )
+    relative = axis_change.mean(axis=0) / max(float(bg_mean.mean()), 0.05)
+    return Profile(offsets_px=offsets, values=values, colour_change=relative, samples=len(aligned))
+
+
+def _gaussian_kernel(sigma_px: float) -> np.ndarray:
+    sigma = max(sigma_px, 0.05) / STEP_PX
+    half = math.ceil(4 * sigma)
+    t = np.arange(-half, half + 1)
+    kernel = np.exp(-0.5 * (t / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+def shaft_model(
+    offsets: np.ndarray,
+    centre: float,
+    radius: float,
+    amplitude: float,
+    absorbance: float,
+    base: float,
+    sigma: float,
+) -> np.ndarray:
+    """A round shaft's opacity profile (Beer-Lambert along the chord), blurred by the optics."""
+    chord = 2.0 * np.sqrt(np.clip(radius**2 - (offsets - centre) ** 2, 0.0, None))
+    opacity = 1.0 - np.exp(-absorbance * chord)
+    blurred = np.convolve(opacity, _gaussian_kernel(sigma), mode="same")
+    return base + amplitude * blurred
+
+
+@dataclass(frozen=True)
+class WidthFit:
+    width_px: float
+    sigma_px: float
+    amplitude: float
+    fwhm_px: float | None
+    residual: float
+    converged: bool
+
+
+def half_maximum_width(offsets: np.ndarray, values: np.ndarray) -> float | None:
+    """Full width at half maximum, by linear interpolation between samples."""
+    centre = len(values) // 2
+    window = max(1, len(values) // 3)
+    lo, hi = max(0, centre - window), min(len(values), centre + window)
+    peak_index = lo + int(np.argmax(values[lo:hi]))
+    peak = values[peak_index]
+    edges = np.concatenate([values[: len(values) // 8], values[-len(values) // 8 :]])
+    base = float(np.median(edges)) if len(edges) else 0.0
+    if peak - base <= 1e-6:
+        return None
+    half = base + (peak - base) / 2
+    left = peak_index
+    while left > 0 and values[left] > half:
+        left -= 1
+    right = peak_index
+    while right < len(values) - 1 and values[right] > half:
+        right += 1
+    if values[left] > half or values[right] > half:
+        return None
+
+    def cross(i: int, j: int) -> float:
+        vi, vj = values[i], values[j]
+        fraction = (half - vi) / (vj - vi) if vj != vi else 0.0
+        return float(offsets[i] + fraction * (offsets[j] - offsets[i]))
+
+    return cross(right - 1, right) - cross(left, left + 1)
+
+
+def _linear_part(shape_values: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Least-squares amplitude and base of ``base + amplitude * shape_values`` (closed form)."""
+    n = len(values)
+    sx, sy = float(shape_values.sum()), float(values.sum())
+    sxx, sxy = float((shape_values**2).sum()), float((shape_values * values).sum())
+    det = n * sxx - sx * sx
+    if abs(det) < 1e-12:
+        return 0.0, sy / max(n, 1)
+    amplitude = (n * sxy - sx * sy) / det
+    base = (sy - amplitude * sx) / n
+    return amplitude, base
+
+
+def fit_width(
+    profile: Profile, *, sigma_px: float | None, max_radius_px: float, initial_width_px: float
+) -> WidthFit | None:
+    """The shaft model fitted to a median profile; ``sigma_px`` None fits the blur as well.
+
+    Amplitude and base enter the model linearly, so they are solved in closed form for each
+    trial of the shape parameters (variable projection): the search runs over centre,
+    radius and absorbance (and blur) only, which halves the model evaluations.
+    """
+    offsets, values = profile.offsets_px, profile.values
+    peak = float(values[np.abs(offsets) <= max(1.0, initial_width_px)].max(initial=0.0))
+    if peak <= 0:
+        return None
+    fwhm = half_maximum_width(offsets, values)
+    r0 = float(np.clip((fwhm or initial_width_px) / 2, 0.5, max_radius_px * 0.95))
+    fixed_sigma = sigma_px is not None
+
+    def shape_of(p: np.ndarray) -> np.ndarray:
+        if fixed_sigma:
+            c, r, k = p
+            sigma = float(sigma_px)  # type: ignore[arg-type]
+        else:
+            c, r, k, sigma = p
+        return shaft_model(offsets, float(c), float(r), 1.0, float(k), 0.0, sigma)
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        shape = shape_of(p)
+        amplitude, base = _linear_part(shape, values)
+        return base + max(amplitude, 0.0) * shape - values
+
+    start = [0.0, r0, 1.5 / max(r0, 0.5)]
+    lower = [-r0 - 1, 0.3, 0.005]
+    upper = [r0 + 1, max_radius_px, 20.0]
+    if not fixed_sigma:
+        start.append(1.0)
+        lower.append(0.2)
+        upper.append(4.0)
+    start = [
+        float(np.clip(v, lo + 1e-6, hi - 1e-6))
+        for v, lo, hi in zip(start, lower, upper, strict=True)
+    ]
+    try:
+        solution = least_squares(
+            residuals,
+            start,
+            bounds=(lower, upper),
+            x_scale="jac",
+            xtol=1e-5,
+            ftol=1e-6,
+            max_nfev=120,
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    shape = shape_of(solution.x)
+    amplitude, _base = _linear_part(shape, values)
+    radius = float(solution.x[1])
+    absorbance = float(solution.x[2])
+    sigma = float(sigma_px) if fixed_sigma else float(solution.x[3])  # type: ignore[arg-type]
+    rms = float(np.sqrt(np.mean(solution.fun**2)))
+    return WidthFit(
+        width_px=2 * radius,
+        sigma_px=sigma,
+        amplitude=max(amplitude, 0.0) * (1.0 - math.exp(-absorbance * 2 * radius)),
+        fwhm_px=fwhm,
+        residual=rms / max(peak, 1e-6),
+        converged=bool(solution.success) and radius < max_radius_px * 0.999 and amplitude > 0,
+    )
+
+
+def two_peaks(profile: Profile, width_px: float) -> bool:
+    """Whether the profile shows two shafts side by side: two crests with a dip between.
+
+    Where two round shafts touch, the light crosses almost no hair, so even opaque shafts
+    leave a narrow bright line between them that blur turns into a shallow dip in the
+    middle of the combined profile. A highlight on a single shaft dips it off-centre.
+    """
+    offsets, values = profile.offsets_px, profile.values
+    smooth = ndimage.gaussian_filter1d(values, 0.5 / STEP_PX)
+    near = np.abs(offsets) <= width_px
+    index = np.nonzero(near)[0]
+    if len(index) < 5:
+        return False
+    local = smooth[index]
+    local_offsets = offsets[index]
+    peaks = [
+        i for i in range(1, len(local) - 1) if local[i] >= local[i - 1] and local[i] > local[i + 1]
+    ]
+    top = local.max()
+    peaks = [i for i in peaks if local[i] >= 0.5 * top]
+    if len(peaks) < 2:
+        return False
+    first, last = peaks[0], peaks[-1]
+    between = first + int(np.argmin(local[first : last + 1]))
+    dip = local[between]
+    # The crests' half-maximum centre: the middle of the combined profile.
+    above = local_offsets[local >= 0.5 * top]
+    middle = (above.min() + above.max()) / 2
+    separation = (last - first) * STEP_PX
+    return bool(
+        dip <= 0.92 * min(local[first], local[last])
+        and separation >= 0.35 * width_px
+        and abs(local_offsets[between] - middle) <= 0.1 * width_px
+    )

@@ -1,0 +1,329 @@
+"""Hair paths from a one-pixel skeleton: branches, junctions, crossings and shared stems.
+
+The skeleton of a hair mask is a graph: branches (simple pixel runs) meet at junctions.
+A hair is a chain of branches that continues straight through each junction: at a crossing
+the two straightest pairings are two hairs; where two or three hairs leave one follicle
+opening they share a stem, which belongs to each of them. ``hair_paths`` enumerates the
+candidate chains and keeps the straightest set that explains every branch.
+
+Pure numpy and scipy: no image reading, no knowledge of what drew the image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+EIGHT = np.ones((3, 3), dtype=bool)
+# Paths explored from one free end before giving up on a tangle (keeps dense clumps bounded).
+MAX_PATHS_PER_COMPONENT = 400
+# A spur from the axis to the corner of a square-cut end is about 1.4 half widths long.
+SPUR_REACH = 1.6
+
+
+@dataclass
+class Branch:
+    index: int
+    points: np.ndarray  # (n, 2) float x, y, in order
+    ends: tuple[int | None, int | None]  # junction node at the start and at the end, or None
+    removed: bool = False
+
+    @property
+    def length(self) -> float:
+        if len(self.points) < 2:
+            return 0.0
+        return float(np.hypot(*np.diff(self.points, axis=0).T).sum())
+
+    def end_point(self, side: int) -> np.ndarray:
+        return self.points[0] if side == 0 else self.points[-1]
+
+    def direction_from(self, side: int, skip_px: float, span_px: float) -> np.ndarray:
+        """Unit vector pointing from the ``side`` end into the branch, away from that end.
+
+        The first ``skip_px`` of the branch are skipped: the skeleton bends towards a
+        junction's centre there, so they would misstate the branch's direction.
+        """
+        points = self.points if side == 0 else self.points[::-1]
+        steps = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+        total = steps[-1]
+        if total <= 0:
+            return np.array([1.0, 0.0])
+        skip = min(skip_px, total / 3)
+        end = min(skip + span_px, total)
+        a = np.array([np.interp(skip, steps, points[:, 0]), np.interp(skip, steps, points[:, 1])])
+        b = np.array([np.interp(end, steps, points[:, 0]), np.interp(end, steps, points[:, 1])])
+        vector = b - a
+        norm = float(np.hypot(*vector))
+        if norm < 1e-9:
+            vector = points[-1] - points[0]
+            norm = float(np.hypot(*vector)) or 1.0
+        return vector / norm
+
+
+@dataclass
+class Graph:
+    branches: list[Branch]
+    nodes: dict[int, np.ndarray]  # junction node id -> centre (x, y)
+    incident: dict[int, list[tuple[int, int]]] = field(
+        default_factory=dict
+    )  # node -> (branch, side)
+
+    def rebuild_incidence(self) -> None:
+        self.incident = {node: [] for node in self.nodes}
+        for branch in self.branches:
+            if branch.removed:
+                continue
+            for side, node in enumerate(branch.ends):
+                if node is not None:
+                    self.incident[node].append((branch.index, side))
+
+
+def _neighbour_count(skeleton: np.ndarray) -> np.ndarray:
+    counts = ndimage.convolve(skeleton.astype(np.uint8), EIGHT.astype(np.uint8), mode="constant")
+    return np.where(skeleton, counts - 1, 0)
+
+
+def _order(pixels: np.ndarray) -> np.ndarray:
+    """The pixels of one branch (row, col) walked end to end, as (x, y) points."""
+    if len(pixels) == 1:
+        return pixels[:, ::-1].astype(float)
+    index = {(int(r), int(c)): i for i, (r, c) in enumerate(pixels)}
+    neighbours: list[list[int]] = [[] for _ in pixels]
+    for i, (r, c) in enumerate(pixels):
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                if dr or dc:
+                    j = index.get((int(r) + dr, int(c) + dc))
+                    if j is not None:
+                        neighbours[i].append(j)
+    degrees = [len(n) for n in neighbours]
+    start = int(np.argmin(degrees))
+    order = [start]
+    seen = {start}
+    current = start
+    while True:
+        options = [j for j in neighbours[current] if j not in seen]
+        if not options:
+            break
+        r, c = pixels[current]
+        # A four-neighbour first: it is the nearer one, and the walk then skips no pixel.
+        options.sort(key=lambda j: abs(pixels[j][0] - r) + abs(pixels[j][1] - c))
+        current = options[0]
+        seen.add(current)
+        order.append(current)
+    return pixels[order][:, ::-1].astype(float)
+
+
+def build_graph(skeleton: np.ndarray) -> Graph:
+    """The branches and junctions of a one-pixel-wide skeleton."""
+    counts = _neighbour_count(skeleton)
+    junction_pixels = skeleton & (counts >= 3)
+    junction_labels, n_junctions = ndimage.label(junction_pixels, structure=EIGHT)
+    nodes: dict[int, np.ndarray] = {}
+    if n_junctions:
+        centres = ndimage.center_of_mass(
+            junction_pixels, junction_labels, range(1, n_junctions + 1)
+        )
+        nodes = {i + 1: np.array([c[1], c[0]]) for i, c in enumerate(centres)}
+    runs = skeleton & ~junction_pixels
+    run_labels, _n_runs = ndimage.label(runs, structure=EIGHT)
+    # Junction labels grown by one pixel tell which junction each branch end touches.
+    grown = ndimage.grey_dilation(junction_labels, footprint=EIGHT)
+    branches: list[Branch] = []
+    slices = ndimage.find_objects(run_labels)
+    for label, window in enumerate(slices, start=1):
+        if window is None:
+            continue
+        local = run_labels[window] == label
+        rows, cols = np.nonzero(local)
+        pixels = np.stack([rows + window[0].start, cols + window[1].start], axis=1)
+        points = _order(pixels)
+        ends: list[int | None] = []
+        for point in (points[0], points[-1]):
+            node = int(grown[int(point[1]), int(point[0])])
+            ends.append(node if node else None)
+        if len(points) == 1 and ends[0] is not None:
+            # A one-pixel run touching two junctions: find the second one.
+            r, c = int(points[0][1]), int(points[0][0])
+            around = junction_labels[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2]
+            labels = sorted({int(v) for v in around.ravel() if v})
+            ends = [labels[0], labels[-1]] if labels else [None, None]
+        # Join the run to its junctions' centres so that chains through them are continuous.
+        if ends[0] is not None:
+            points = np.vstack([nodes[ends[0]], points])
+        if ends[1] is not None:
+            points = np.vstack([points, nodes[ends[1]]])
+        branches.append(Branch(index=len(branches), points=points, ends=(ends[0], ends[1])))
+    # Junctions that touch each other only through junction pixels would be lost; none are,
+    # because clusters of touching junction pixels are labelled as one node above.
+    graph = Graph(branches=branches, nodes=nodes)
+    graph.rebuild_incidence()
+    return graph
+
+
+def prune_spurs(skeleton: np.ndarray, half_width: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """The skeleton without the spurs that only reach from the medial axis to the outline.
+
+    A branch with a free end and a junction end is a spur when it is hardly longer than the
+    shape's half width at the junction (``half_width``, the distance transform): such a
+    branch runs from the axis out to a bump or a square-cut corner of the outline. A real
+    hair leaving a junction runs on well beyond that.
+    """
+    from skimage.morphology import skeletonize
+
+    skeleton = skeleton.copy()
+    for _ in range(rounds):
+        graph = build_graph(skeleton)
+        changed = False
+        for branch in graph.branches:
+            free = [side for side, node in enumerate(branch.ends) if node is None]
+            if len(free) != 1:
+                continue
+            joint = branch.end_point(1 - free[0])
+            radius = float(half_width[round(joint[1]), round(joint[0])])
+            if branch.length < SPUR_REACH * radius + 2.0:
+                inner = branch.points[1:] if branch.ends[0] is not None else branch.points[:-1]
+                for x, y in inner:
+                    skeleton[round(y), round(x)] = False
+                changed = True
+        if not changed:
+            break
+        # Removing a spur can leave a junction pixel with a stub; thin again.
+        skeleton = skeletonize(skeleton)
+    return skeleton
+
+
+@dataclass(frozen=True)
+class Path:
+    """A chain of branches taken as one hair, with its points from one end to the other."""
+
+    branches: tuple[tuple[int, int], ...]  # (branch index, direction 0 forward / 1 reversed)
+    points: np.ndarray
+    bend_deg: float  # the largest turn taken at a junction
+    start_node: int | None
+    end_node: int | None
+
+
+def _bend(incoming: np.ndarray, outgoing: np.ndarray) -> float:
+    """Degrees turned when arriving along ``incoming`` (pointing into the junction)."""
+    cosine = float(np.clip(np.dot(incoming, outgoing), -1.0, 1.0))
+    return math.degrees(math.acos(cosine))
+
+
+def hair_paths(
+    graph: Graph,
+    *,
+    width_px: float,
+    max_bend_deg: float = 35.0,
+    min_branch_px: float = 3.0,
+) -> list[Path]:
+    """The straightest set of branch chains that covers every branch of the graph.
+
+    At each junction a chain may continue into any branch that turns less than
+    ``max_bend_deg``. Candidate chains run from a free end (or a junction where nothing
+    continues straight) to another; they are taken straightest first, and one is kept only
+    if it covers a branch no kept chain covers yet. Shared stems are thus counted once per
+    hair that uses them, and the swapped pairings at a crossing are never kept.
+    """
+    skip = 0.7 * width_px
+    span = max(6.0, 2.5 * width_px)
+    live = [b for b in graph.branches if not b.removed]
+    # Direction of each branch end leaving its junction.
+    leaving: dict[tuple[int, int], np.ndarray] = {}
+    for branch in live:
+        for side in (0, 1):
+            leaving[(branch.index, side)] = branch.direction_from(side, skip, span)
+    # For each branch end at a junction: which other branch ends continue it, and how sharply.
+    continues: dict[tuple[int, int], list[tuple[float, int, int]]] = {}
+    for node, ends in graph.incident.items():
+        for b1, s1 in ends:
+            arriving = -leaving[(b1, s1)]
+            options = []
+            for b2, s2 in ends:
+                if (b2, s2) == (b1, s1):
+                    continue
+                bend = _bend(arriving, leaving[(b2, s2)])
+                if bend <= max_bend_deg:
+                    options.append((bend, b2, s2))
+            continues[(b1, s1)] = sorted(options)
+        del node
+    paths: list[Path] = []
+    by_index = {b.index: b for b in live}
+
+    def walk(
+        chain: list[tuple[int, int]],
+        bend: float,
+        visited: set[int],
+        out: list[tuple[list[tuple[int, int]], float]],
+    ) -> None:
+        if len(out) >= MAX_PATHS_PER_COMPONENT:
+            return
+        index, direction = chain[-1]
+        exit_side = 1 - direction  # the end we leave the branch by
+        node = by_index[index].ends[exit_side]
+        options = continues.get((index, exit_side), []) if node is not None else []
+        options = [o for o in options if o[1] not in visited]
+        if not options:
+            out.append((list(chain), bend))
+            return
+        for turn, next_index, next_side in options:
+            chain.append((next_index, next_side))
+            visited.add(next_index)
+            walk(chain, max(bend, turn), visited, out)
+            visited.discard(next_index)
+            chain.pop()
+
+    candidates: list[tuple[list[tuple[int, int]], float]] = []
+    for branch in live:
+        for side in (0, 1):
+            start_node = branch.ends[side]
+            # A chain starts at a free end, or at a junction end nothing continues straight.
+            if start_node is None or not continues.get((branch.index, side)):
+                found: list[tuple[list[tuple[int, int]], float]] = []
+                walk([(branch.index, side)], 0.0, {branch.index}, found)
+                candidates.extend(found)
+    # Loops of branches with no free end (a hair crossing itself twice is rare; a ring of
+    # hairs is not) are picked up from any of their branches.
+    covered_any = {i for chain, _ in candidates for i, _ in chain}
+    for branch in live:
+        if branch.index not in covered_any:
+            found = []
+            walk([(branch.index, 0)], 0.0, {branch.index}, found)
+            candidates.extend(found)
+            covered_any |= {i for chain, _ in found for i, _ in chain}
+
+    def weight(item: tuple[list[tuple[int, int]], float]) -> tuple[float, float]:
+        chain, bend = item
+        return (round(bend / 5.0), -sum(by_index[i].length for i, _ in chain))
+
+    covered: set[int] = set()
+    seen_keys: set[tuple[tuple[int, int], ...]] = set()
+    for chain, bend in sorted(candidates, key=weight):
+        key = tuple(chain)
+        reverse = tuple((i, 1 - d) for i, d in reversed(chain))
+        if key in seen_keys or reverse in seen_keys:
+            continue
+        seen_keys.add(key)
+        new = [i for i, _ in chain if i not in covered and by_index[i].length >= min_branch_px]
+        if not new:
+            continue
+        covered.update(i for i, _ in chain)
+        pieces: list[np.ndarray] = []
+        for i, direction in chain:
+            points = by_index[i].points if direction == 0 else by_index[i].points[::-1]
+            pieces.append(points if not pieces else points[1:])
+        first_index, first_direction = chain[0]
+        last_index, last_direction = chain[-1]
+        paths.append(
+            Path(
+                branches=key,
+                points=np.vstack(pieces),
+                bend_deg=bend,
+                start_node=by_index[first_index].ends[first_direction],
+                end_node=by_index[last_index].ends[1 - last_direction],
+            )
+        )
+    return paths
