@@ -49,6 +49,10 @@ MIN_SHAFT_UM = 5.0
 MIN_LENGTH_UM = 200.0
 # At least five pixels across a 30 um hair to tell vellus from intermediate (section 6).
 MIN_PX_PER_30UM = 5.0
+# How far a follicle opening's disc reaches beyond a shaft's edge (generous).
+OPENING_REACH_UM = 50.0
+# A band this much wider on one stretch than on the rest holds a second shaft there.
+OVERLAP_WIDTH_RATIO = 1.45
 # A profile this much wider than the widest shaft is two shafts touching side by side.
 PAIR_WIDTH_UM = 105.0
 
@@ -61,6 +65,7 @@ class _Candidate:
     start_node: int | None
     end_node: int | None
     pair: bool
+    overlap: np.ndarray | None = None  # part of the path where a second shaft lies along it
 
 
 def _background(rgb: np.ndarray, window_px: float) -> np.ndarray:
@@ -125,30 +130,42 @@ def _bridge_glare_gaps(
             if node is None:
                 point = branch.end_point(side)
                 if near_glare[round(point[1]), round(point[0])]:
-                    outward = -branch.direction_from(side, 0.0, max(6.0, 2 * width_px))
-                    ends.append((branch.index, point, outward))
+                    # Skip the hook a skeleton makes where the mask was bitten away: the
+                    # bridge starts from the last straight stretch, and the hook is dropped.
+                    outward = -branch.direction_from(side, 0.75 * width_px, max(6.0, 2 * width_px))
+                    ordered = branch.points if side == 0 else branch.points[::-1]
+                    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(ordered, axis=0).T))])
+                    hook = ordered[arc < min(0.75 * width_px, arc[-1] / 3)]
+                    anchor = ordered[len(hook)] if len(hook) < len(ordered) else ordered[-1]
+                    ends.append((branch.index, anchor, outward, hook))
     bridged = skeleton.copy()
     used: set[int] = set()
-    for i, (bi, pi, di) in enumerate(ends):
+    for i, (bi, pi, di, hook_i) in enumerate(ends):
         best = None
-        for j, (bj, pj, dj) in enumerate(ends):
+        for j, (bj, pj, dj, hook_j) in enumerate(ends):
             if j <= i or bi == bj or i in used or j in used:
                 continue
             gap = pj - pi
             distance = float(np.hypot(*gap))
             if distance < 1.0 or distance > reach_px:
                 continue
-            unit = gap / distance
-            if np.dot(unit, di) < math.cos(math.radians(30)) or np.dot(-unit, dj) < math.cos(
-                math.radians(30)
+            # The two pieces point at each other along one line: parallel, facing, and the
+            # second end lies within about a shaft's width of the first piece's line.
+            lateral = abs(float(di[0] * gap[1] - di[1] * gap[0]))
+            if (
+                float(np.dot(di, -dj)) < math.cos(math.radians(30))
+                or float(np.dot(gap, di)) <= 0
+                or lateral > max(0.75 * width_px, 4.0)
             ):
                 continue
             if best is None or distance < best[0]:
-                best = (distance, j, pj)
+                best = (distance, j, pj, hook_j)
         if best is None:
             continue
-        _, j, pj = best
+        _, j, pj, hook_j = best
         used.update((i, j))
+        for x, y in (*hook_i, *hook_j):
+            bridged[round(y), round(x)] = False
         steps = math.ceil(best[0]) * 2 + 1
         for t in np.linspace(0.0, 1.0, steps):
             x, y = pi + (pj - pi) * t
@@ -252,6 +269,46 @@ def _split_at_kinks(
         start = cut
     pieces.append(points[start:])
     return [piece for piece in pieces if len(piece) >= 2]
+
+
+def _overlap_step(
+    points: np.ndarray, half_width: np.ndarray, end_skip_px: float
+) -> tuple[int, bool] | None:
+    """Where a band two shafts wide narrows to one: the index, and whether the wide part
+    comes first. ``None`` when the band keeps its width.
+
+    Hairs leaving one opening at nearly the same angle lie over each other for most of
+    their length; the skeleton sees one band. Where the shorter one ends the band narrows
+    by a shaft's width and stays narrow: that step, held on both sides for well over a
+    width, tells two hairs from one.
+    """
+    rows = np.clip(points[:, 1].round().astype(int), 0, half_width.shape[0] - 1)
+    cols = np.clip(points[:, 0].round().astype(int), 0, half_width.shape[1] - 1)
+    widths = 2.0 * half_width[rows, cols]
+    n = len(widths)
+    narrow = float(np.median(widths))
+    hold = int(max(8.0, 3.0 * narrow))
+    # Leave out the ends, where the skeleton runs into a rounded tip or an opening's disc.
+    skip = int(0.5 * narrow + end_skip_px) + 2
+    if n < 2 * hold + 2 * skip:
+        return None
+    inner = slice(skip, n - skip)
+    best: tuple[float, int, bool] | None = None
+    for cut in range(skip + hold, n - skip - hold, 2):
+        head = (
+            float(np.median(widths[inner][: max(1, cut - inner.start)]))
+            if cut > inner.start
+            else 0.0
+        )
+        tail = float(np.median(widths[cut : inner.stop])) if inner.stop > cut else 0.0
+        if min(head, tail) <= 0:
+            continue
+        ratio = max(head, tail) / min(head, tail)
+        if best is None or ratio > best[0]:
+            best = (ratio, cut, head > tail)
+    if best is None or best[0] < OVERLAP_WIDTH_RATIO:
+        return None
+    return best[1], best[2]
 
 
 def _near_border(point: np.ndarray, shape: tuple[int, int], margin_px: float) -> bool:
@@ -431,7 +488,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         change = profile.colour_change
         magnitude = float(np.linalg.norm(change))
         # Haemoglobin takes green, melanin all colours alike: a red-shifted line is a vessel.
-        if magnitude > 0 and change[1] < 0 and (change[1] - change[0]) / magnitude < -0.3:
+        if magnitude > 0 and change[1] < 0 and (change[1] - change[0]) / magnitude < -0.2:
             continue
         fit = profiles.fit_width(
             profile, sigma_px=sigma, max_radius_px=max_shaft_px, initial_width_px=local
@@ -449,6 +506,11 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             and (width_px * scale > PAIR_WIDTH_UM or profiles.two_peaks(profile, width_px))
         )
         contrasts.append(contrast_value)
+        overlap = None
+        step = None if pair else _overlap_step(points, half_width, OPENING_REACH_UM / scale)
+        if step is not None:
+            cut, wide_first = step
+            overlap = points[: cut + 1] if wide_first else points[cut:]
         candidates.append(
             _Candidate(
                 points=points,
@@ -457,6 +519,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 start_node=start_node,
                 end_node=end_node,
                 pair=pair,
+                overlap=overlap,
             )
         )
     if contrasts and float(np.median(contrasts)) < 0.12:
@@ -507,6 +570,23 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             width_um = None if candidate.width_px is None else candidate.width_px * scale
             hairs.append(_hair(len(hairs) + 1, ordered, width_um, exit_point, seen, region, shape))
             exits.append(exit_point)
+        if candidate.overlap is not None:
+            # The second shaft lying along the wide stretch. It leaves the same opening when
+            # the stretch reaches the exit; its own width cannot be read under the first.
+            part = candidate.overlap
+            at_exit = (
+                float(np.hypot(*(part[0] - ordered[0]))) < 2
+                or float(np.hypot(*(part[-1] - ordered[0]))) < 2
+            )
+            if at_exit:
+                line = part if float(np.hypot(*(part[0] - ordered[0]))) < 2 else part[::-1]
+                second_exit, second_seen = exit_point, seen
+            else:
+                line = part if float(np.hypot(*(part[-1] - ordered[-1]))) < 2 else part[::-1]
+                second_exit, second_seen = line[0], not _near_border(line[0], shape, w / 2 + 3)
+            hairs.append(_hair(len(hairs) + 1, line, None, second_exit, second_seen, region, shape))
+            exits.append(second_exit)
+            flags.append("overlapping_hairs")
 
     hairs = _follicular_units(hairs, exits, max(2.0 * median_width_px, 80.0 / scale))
     if not hairs:
