@@ -49,8 +49,10 @@ def build_scene(
                 id=index,
                 unit=index,
                 exit_px=(shaft.x, shaft.y),
-                centreline_px=tuple((float(x), float(y)) for x, y in points[::4])
-                + ((float(points[-1, 0]), float(points[-1, 1])),),
+                centreline_px=(
+                    *((float(x), float(y)) for x, y in points[::4]),
+                    (float(points[-1, 0]), float(points[-1, 1])),
+                ),
                 width_um=shaft.width_um,
                 colour=shaft.colour,
                 exit_in_image=bool(

@@ -535,20 +535,23 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         # enough to join the mask pulls the end back into it instead.
         ends = [_extend(points, w / 4, True), _extend(points, w / 4, False)]
         margin = w / 2 + 3
-        cut = [_near_border(end, shape, margin) for end in ends]
+        at_edge = [_near_border(end, shape, margin) for end in ends]
         radius = w / 2 + 30.0 / scale
         scores = [
             _ostium_score(contrast, points, w / 2, end, radius) for end in (points[0], points[-1])
         ]
-        if cut[0] and cut[1]:
+        if at_edge[0] and at_edge[1]:
             exit_index, seen = 0, False
-        elif cut[0] or cut[1]:
-            inner = 1 if cut[0] else 0
+        elif at_edge[0] or at_edge[1]:
+            inner = 1 if at_edge[0] else 0
             threshold = skin_level + max(2.0 * spread, 0.02)
             # The end at the edge is the exit when its opening shows (it can be in view even
             # where the opening's rim touches the edge); else the end in view is, if its
             # opening shows; else the exit lies beyond the edge.
-            if scores[1 - inner] > threshold and scores[1 - inner] > scores[inner]:
+            edge = scores[1 - inner]
+            # Part of an opening at the edge lies outside the image, so less is asked of it;
+            # it must still stand out from the skin and from the other end.
+            if edge > skin_level + max(1.5 * spread, 0.01) and edge > scores[inner] + 0.01:
                 exit_index, seen = 1 - inner, True
             else:
                 exit_index, seen = inner, scores[inner] > threshold

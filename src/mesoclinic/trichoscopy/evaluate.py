@@ -109,17 +109,24 @@ def scored_truth(scene: Scene) -> list[TruthHair]:
 def score(
     result: Result, scene: Scene, *, seconds: float = 0.0, peak_mb: float = 0.0
 ) -> ImageScore:
-    """How well ``result`` found the hairs of ``scene`` (whole-image counting frame)."""
-    truth = scored_truth(scene)
+    """How well ``result`` found the hairs of ``scene`` (whole-image counting frame).
+
+    Detections are matched against every hair in view. A match with a hair too little in
+    view to be scored (``scored_truth``) is neither a hit nor a false positive: finding it
+    is not required, and finding it is not wrong.
+    """
+    scored_ids = {hair.id for hair in scored_truth(scene)}
     shape = scene.size_px
-    truth_points = [_inside(_densify(np.asarray(h.centreline_px)), shape) for h in truth]
+    in_view = [hair for hair in scene.hairs if hair.visible_length_px > 0]
+    truth_points = [_inside(_densify(np.asarray(h.centreline_px)), shape) for h in in_view]
     trees = [cKDTree(points) if len(points) else None for points in truth_points]
     detected = [_densify(np.asarray(h.centreline_px)) for h in result.hairs]
-    cost = np.full((len(detected), len(truth)), 10.0)
+    cost = np.full((len(detected), len(in_view)), 10.0)
     for i, points in enumerate(detected):
         if len(points) == 0:
             continue
-        for j, (hair, tree) in enumerate(zip(truth, trees, strict=True)):
+        tree_of_detection = cKDTree(points)
+        for j, (hair, tree) in enumerate(zip(in_view, trees, strict=True)):
             if tree is None:
                 continue
             tolerance = TOLERANCE_PX + 0.15 * hair.width_um / scene.um_per_px
@@ -128,19 +135,22 @@ def score(
             if on_line < ON_LINE_FRACTION:
                 continue
             # How much of the true hair the detection covers.
-            back, _ = cKDTree(points).query(truth_points[j], distance_upper_bound=tolerance * 4)
+            back, _ = tree_of_detection.query(truth_points[j], distance_upper_bound=tolerance * 4)
             covered = float(np.mean(back <= tolerance))
             if covered < COVER_FRACTION:
                 continue
             cost[i, j] = 2.0 - on_line - covered
-    rows, cols = (
-        linear_sum_assignment(cost) if cost.size else (np.array([], int), np.array([], int))
-    )
+    if cost.size:
+        rows, cols = linear_sum_assignment(cost)
+    else:
+        rows, cols = np.array([], dtype=int), np.array([], dtype=int)
     matches = [(i, j) for i, j in zip(rows, cols, strict=True) if cost[i, j] < 10.0]
+    hits = [(i, j) for i, j in matches if in_view[j].id in scored_ids]
+    excused = len(matches) - len(hits)
     width_errors = []
     agreements = []
-    for i, j in matches:
-        found, true = result.hairs[i], truth[j]
+    for i, j in hits:
+        found, true = result.hairs[i], in_view[j]
         if found.width_um is None:
             continue
         width_errors.append(abs(found.width_um - true.width_um))
@@ -151,9 +161,9 @@ def score(
     return ImageScore(
         true_count=scene.count,
         detected_count=result.count,
-        true_positives=len(matches),
-        false_positives=len(detected) - len(matches),
-        false_negatives=len(truth) - len(matches),
+        true_positives=len(hits),
+        false_positives=len(detected) - len(hits) - excused,
+        false_negatives=len(scored_ids) - len(hits),
         width_errors_um=tuple(width_errors),
         class_agreements=tuple(agreements),
         seconds=seconds,

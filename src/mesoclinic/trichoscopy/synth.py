@@ -173,6 +173,15 @@ HELD_BACK: dict[str, TierSettings] = {
 }
 
 
+def tier_settings(tier: str | TierSettings, *, held_back: bool = False) -> TierSettings:
+    """The settings of a tier by name (``ValueError`` naming the tiers for an unknown one)."""
+    if isinstance(tier, TierSettings):
+        return tier
+    if tier not in TIERS:
+        raise ValueError(f"Unknown tier {tier!r}: choose one of {', '.join(TIERS)}.")
+    return HELD_BACK[tier] if held_back else TIERS[tier]
+
+
 @dataclass(frozen=True)
 class TruthHair:
     """One hair as drawn: centreline from its exit point to its clipped tip, in pixels."""
@@ -423,7 +432,7 @@ def make_scene(
     seed: int, tier: str | TierSettings = "medium", *, size_px: tuple[int, int] | None = None
 ) -> Scene:
     """A seeded scene of the tier: the same seed and settings always give the same truth."""
-    settings = TIERS[tier] if isinstance(tier, str) else tier
+    settings = tier_settings(tier)
     rng = np.random.default_rng([seed, 1])
     height, width = size_px or settings.size_px
     um_per_px = float(rng.uniform(*settings.um_per_px))
@@ -541,7 +550,7 @@ def make_look(
     seed: int, tier: str | TierSettings = "medium", *, scene: Scene | None = None
 ) -> Look:
     """A seeded look (lighting, optics, noise) for the tier."""
-    settings = TIERS[tier] if isinstance(tier, str) else tier
+    settings = tier_settings(tier)
     rng = np.random.default_rng([seed, 2])
     height, width = scene.size_px if scene else settings.size_px
     glare = tuple(
@@ -737,9 +746,7 @@ def generate(
     size_px: tuple[int, int] | None = None,
 ) -> Sample:
     """One seeded sample of a tier; ``look_seed`` re-renders the same scene differently."""
-    if tier not in TIERS:
-        raise ValueError(f"Unknown tier {tier!r}: choose one of {', '.join(TIERS)}.")
-    settings = HELD_BACK[tier] if held_back else TIERS[tier]
+    settings = tier_settings(tier, held_back=held_back)
     scene = make_scene(seed, settings, size_px=size_px)
     look = make_look(seed if look_seed is None else look_seed, settings, scene=scene)
     return Sample(image=render(scene, look), scene=scene, look=look, settings=settings)
