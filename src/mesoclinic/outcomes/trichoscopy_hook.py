@@ -10,8 +10,10 @@ What the library must provide (its issue builds to this):
 
 - ``analyze(image, um_per_px, roi=None) -> result``: ``image`` a ``numpy`` array (H x W x 3,
   uint8); the result has ``count`` (hairs exiting the skin in the region), ``density_per_cm2``,
-  ``widths_um`` (one width per hair), ``terminal_count``, ``vellus_count`` and ``flags`` (a
-  sequence of quality warnings as short strings);
+  ``widths_um`` (one width per hair), ``vellus_count``, ``flags`` (a sequence of quality
+  warnings as short strings) and ``at_least_30um_count``, the trials' "terminal" hairs
+  (30 um or wider; the library's own ``terminal_count`` is its narrower class from 55 um,
+  used only when the first is absent);
 - optionally ``render_overlay(image, result)``: an image (array or Pillow image) with every
   detected hair outlined, shown to the practitioner beside the photo;
 - optionally ``__version__``, stored with the findings.
@@ -118,7 +120,8 @@ def analyse(data: bytes, *, um_per_px: float) -> Findings:
             count=int(result.count),
             density_per_cm2=float(result.density_per_cm2),
             mean_width_um=statistics.fmean(widths) if widths else None,
-            terminal_count=int(result.terminal_count),
+            # The visit's "terminal hairs" measure is the trials' definition, 30 um or wider.
+            terminal_count=int(getattr(result, "at_least_30um_count", result.terminal_count)),
             vellus_count=int(result.vellus_count),
             thin_hair_percent=(
                 100 * sum(w < VELLUS_UNDER_UM for w in widths) / len(widths) if widths else None
