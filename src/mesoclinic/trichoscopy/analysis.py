@@ -98,15 +98,15 @@ def _glare(rgb: np.ndarray, background: np.ndarray, shaft_px: float) -> np.ndarr
     glare = np.zeros(core.shape, dtype=bool)
     if not count:
         return glare
-    thickness = ndimage.distance_transform_edt(core)
-    for region in regionprops(labels, intensity_image=thickness):
+    for region in regionprops(labels):
         if region.area < 4:
             continue
         # A highlight is a round spot: its area is close to that of the largest disc inside
         # it. A white hair is a long band, many such discs long.
-        radius = max(float(region.intensity_max), 1.0)
+        inside = np.pad(region.image, 1)
+        radius = max(float(ndimage.distance_transform_edt(inside).max()), 1.0)
         if region.area <= 3.0 * math.pi * radius**2 or radius > 0.75 * shaft_px:
-            glare[labels == region.label] = True
+            glare[region.slice][region.image] = True
     if glare.any():
         # The halo around the core is lighter skin too; take it in.
         halo = lum > bg_lum + 0.04
