@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mesoclinic.trichoscopy import synth
+from mesoclinic.trichoscopy.geometry import visible_length
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def build_scene(
                 exit_in_image=bool(
                     -0.5 <= shaft.x < width - 0.5 and -0.5 <= shaft.y < height - 0.5
                 ),
-                visible_length_px=synth._visible_length(points, size_px),
+                visible_length_px=visible_length(points, size_px),
             )
         )
         if openings:

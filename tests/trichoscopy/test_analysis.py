@@ -290,3 +290,16 @@ def test_golden_images_keep_their_counts_and_widths(
     assert result.count == recorded, "the analysis changed its count on a pinned image"
     assert abs(result.count - true_count) <= count_tolerance
     assert float(np.median(image_score.width_errors_um)) <= width_tolerance
+
+
+def test_every_flag_the_analysis_raises_is_explained_for_the_practitioner():
+    import re
+    from pathlib import Path
+
+    from mesoclinic.trichoscopy import analysis
+    from mesoclinic.trichoscopy.result import FLAG_EXPLANATIONS
+
+    source = Path(analysis.__file__).read_text()
+    raised = set(re.findall(r'flags\.append\("([a-z_]+)"\)', source))
+    assert raised, "the analysis raises flags through flags.append"
+    assert raised <= set(FLAG_EXPLANATIONS)

@@ -38,6 +38,7 @@ from .analysis import analyze
 from .errors import TrichoscopyError
 from .overlay import render_overlay
 from .result import (
+    FLAG_EXPLANATIONS,
     TERMINAL_FROM_UM,
     UNCERTAIN_WITHIN_UM,
     VELLUS_UNDER_UM,
@@ -54,31 +55,6 @@ NO_CALIBRATION = (
 )
 
 # What each flag of ``analysis.analyze`` means, for the person reading the summary.
-FLAG_EXPLANATIONS = {
-    "under_resolved": (
-        "fewer than 5 pixels across a 30 µm hair: widths, and so the vellus/terminal split, "
-        "are unreliable. Use a higher magnification or a larger image."
-    ),
-    "small_region": (
-        "the counting region is under 1 mm2: a few hairs more or less change the density a lot."
-    ),
-    "uniform_image": "the image is almost uniform (blank, lens cap on?): nothing was counted.",
-    "overexposed": "much of the image is blown out to white: hairs there cannot be seen.",
-    "underexposed": "much of the image is nearly black: hairs there cannot be seen.",
-    "glare": (
-        "bright reflections were masked; hairs crossing them were bridged, but some under "
-        "them may be missed. Use more immersion fluid or polarised light."
-    ),
-    "no_hairs_found": "no hair was found: check the image and its calibration.",
-    "blur_not_measured": (
-        "the optics' blur could not be measured on any hair, so a typical value was assumed "
-        "for the widths."
-    ),
-    "blurred": "the image is out of focus: thin hairs may be missed and widths overstated.",
-    "low_contrast": (
-        "hairs stand out little from the skin (light hair or poor lighting): expect missed hairs."
-    ),
-}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,6 @@ are made one to one, best first (``scipy.optimize.linear_sum_assignment``).
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from .geometry import densify, in_image
 from .result import VELLUS_UNDER_UM, Result
 from .synth import Scene, TruthHair
 
@@ -76,26 +76,6 @@ def _median(values: tuple[float, ...] | list[float]) -> float | None:
     return float(np.median(values)) if len(values) else None
 
 
-def _densify(points: np.ndarray, step: float = 0.5) -> np.ndarray:
-    if len(points) < 2:
-        return points
-    out = [points[:1]]
-    for a, b in itertools.pairwise(points):
-        n = max(1, math.ceil(float(np.hypot(*(b - a))) / step))
-        t = np.linspace(0, 1, n + 1)[1:, None]
-        out.append(a + (b - a) * t)
-    return np.concatenate(out)
-
-
-def _inside(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    return points[
-        (points[:, 0] >= -0.5)
-        & (points[:, 0] <= shape[1] - 0.5)
-        & (points[:, 1] >= -0.5)
-        & (points[:, 1] <= shape[0] - 0.5)
-    ]
-
-
 def scored_truth(scene: Scene) -> list[TruthHair]:
     """True hairs visible enough to be found: at least two shaft widths and 50 um in view."""
     out = []
@@ -118,9 +98,12 @@ def score(
     scored_ids = {hair.id for hair in scored_truth(scene)}
     shape = scene.size_px
     in_view = [hair for hair in scene.hairs if hair.visible_length_px > 0]
-    truth_points = [_inside(_densify(np.asarray(h.centreline_px)), shape) for h in in_view]
+    truth_points = []
+    for hair in in_view:
+        points = densify(np.asarray(hair.centreline_px))
+        truth_points.append(points[in_image(points, shape)])
     trees = [cKDTree(points) if len(points) else None for points in truth_points]
-    detected = [_densify(np.asarray(h.centreline_px)) for h in result.hairs]
+    detected = [densify(np.asarray(h.centreline_px)) for h in result.hairs]
     cost = np.full((len(detected), len(in_view)), 10.0)
     for i, points in enumerate(detected):
         if len(points) == 0:

@@ -31,6 +31,38 @@ HISTOGRAM_EDGES_UM = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
 
 UM_PER_CM = 10_000.0
 
+# What each quality flag of a result means, in words for the practitioner checking it.
+FLAG_EXPLANATIONS = {
+    "under_resolved": (
+        "fewer than 5 pixels across a 30 µm hair: widths, and so the vellus/terminal split, "
+        "are unreliable. Use a higher magnification or a larger image."
+    ),
+    "small_region": (
+        "the counting region is under 1 mm2: a few hairs more or less change the density a lot."
+    ),
+    "uniform_image": "the image is almost uniform (blank, lens cap on?): nothing was counted.",
+    "overexposed": "much of the image is blown out to white: hairs there cannot be seen.",
+    "underexposed": "much of the image is nearly black: hairs there cannot be seen.",
+    "glare": (
+        "bright reflections were masked; hairs crossing them were bridged, but some under "
+        "them may be missed. Use more immersion fluid or polarised light."
+    ),
+    "no_hairs_found": "no hair was found: check the image and its calibration.",
+    "blur_not_measured": (
+        "the optics' blur could not be measured on any hair, so a typical value was assumed "
+        "for the widths."
+    ),
+    "blurred": "the image is out of focus: thin hairs may be missed and widths overstated.",
+    "overlapping_hairs": (
+        "some hairs lie over each other along most of their length (often two leaving one "
+        "opening); each was counted from the width of the band, and its own width could not "
+        "be measured: check those hairs on the overlay."
+    ),
+    "low_contrast": (
+        "hairs stand out little from the skin (light hair or poor lighting): expect missed hairs."
+    ),
+}
+
 HairClass = Literal["vellus", "intermediate", "terminal", "unmeasured"]
 
 

@@ -18,7 +18,6 @@ them separately so that over-fitting to the tuning settings would show.
 from __future__ import annotations
 
 import io
-import itertools
 import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -28,6 +27,7 @@ from PIL import Image
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .geometry import densify, visible_length
 from .result import UM_PER_CM, width_class
 
 # Skin tones (sRGB, lit), light to dark; hair colours as reflected sRGB and opacity per
@@ -329,17 +329,6 @@ def _curve(
     return np.stack([xs, ys], axis=1)
 
 
-def _visible_length(points: np.ndarray, shape: tuple[int, int]) -> float:
-    inside = (
-        (points[:, 0] >= -0.5)
-        & (points[:, 0] < shape[1] - 0.5)
-        & (points[:, 1] >= -0.5)
-        & (points[:, 1] < shape[0] - 0.5)
-    )
-    segments = np.hypot(*np.diff(points, axis=0).T)
-    return float(segments[inside[1:] & inside[:-1]].sum())
-
-
 # Gap kept between hairs (and their openings) that are not allowed to cross.
 CLEARANCE_UM = 25.0
 
@@ -487,7 +476,7 @@ def make_scene(
         opening, unit_hairs = drawn
         openings.append(opening)
         for points, width_um, start, colour, touching in unit_hairs:
-            visible = _visible_length(points, (height, width))
+            visible = visible_length(points, (height, width))
             if visible <= 0:
                 continue
             hair_id += 1
@@ -615,16 +604,6 @@ def _distance_field(
     return (slice(y0, y1), slice(x0, x1)), distance.reshape(ys.shape)
 
 
-def _densify(points: np.ndarray, step: float = 0.35) -> np.ndarray:
-    """The polyline resampled so no two neighbours are further apart than ``step``."""
-    out = [points[:1]]
-    for a, b in itertools.pairwise(points):
-        n = max(1, math.ceil(np.hypot(*(b - a)) / step))
-        t = np.linspace(0, 1, n + 1)[1:, None]
-        out.append(a + (b - a) * t)
-    return np.concatenate(out)
-
-
 def render(scene: Scene, look: Look) -> np.ndarray:
     """The scene drawn with the look: an H x W x 3 uint8 sRGB image."""
     rng = np.random.default_rng([scene.seed, look.seed, 3])
@@ -649,7 +628,7 @@ def render(scene: Scene, look: Look) -> np.ndarray:
 
     # Vessels: thin red lines under the skin.
     for vessel in scene.vessels:
-        points = _densify(np.asarray(vessel))
+        points = densify(np.asarray(vessel), 0.35)
         vessel_radius = rng.uniform(1.5, 3.0)
         field = _distance_field(points, shape, vessel_radius * 3)
         if field is None:
@@ -666,7 +645,7 @@ def render(scene: Scene, look: Look) -> np.ndarray:
         colour_rgb, absorbance_per_um = HAIR_COLOURS[hair.colour]
         colour = np.asarray(colour_rgb, dtype=np.float32) / 255.0
         radius_px = hair.width_um / 2 / scene.um_per_px
-        points = _densify(np.asarray(hair.centreline_px))
+        points = densify(np.asarray(hair.centreline_px), 0.35)
         field = _distance_field(points, shape, radius_px + 1.0)
         if field is None:
             continue

@@ -1,0 +1,46 @@
+"""Polylines in image pixels: resampling and what lies inside the image.
+
+Points are ``(x, y)`` rows of an ``(n, 2)`` array; pixel centres run from 0 to size - 1, so
+the image spans -0.5 to size - 0.5 on each axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+
+def densify(points: np.ndarray, step_px: float = 0.5) -> np.ndarray:
+    """The polyline with points added so that no two neighbours are over ``step_px`` apart.
+
+    Every original point is kept; a polyline of fewer than two points comes back as it is.
+    """
+    if len(points) < 2:
+        return points
+    out = [points[:1]]
+    for a, b in itertools.pairwise(points):
+        n = max(1, math.ceil(float(np.hypot(*(b - a))) / step_px))
+        t = np.linspace(0, 1, n + 1)[1:, None]
+        out.append(a + (b - a) * t)
+    return np.concatenate(out)
+
+
+def in_image(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean per point: whether it lies within the image of ``shape`` (height, width)."""
+    return (
+        (points[:, 0] >= -0.5)
+        & (points[:, 0] <= shape[1] - 0.5)
+        & (points[:, 1] >= -0.5)
+        & (points[:, 1] <= shape[0] - 0.5)
+    )
+
+
+def visible_length(points: np.ndarray, shape: tuple[int, ...]) -> float:
+    """Length in pixels of the polyline's segments whose both ends lie within the image."""
+    if len(points) < 2:
+        return 0.0
+    inside = in_image(points, shape)
+    segments = np.hypot(*np.diff(points, axis=0).T)
+    return float(segments[inside[1:] & inside[:-1]].sum())
