@@ -42,6 +42,28 @@ def test_crossing_hairs_count_as_two(draw):
     assert result.count == 2
 
 
+@pytest.mark.parametrize("width_um", [60, 45, 35, 25])
+@pytest.mark.parametrize("angle_deg", [0, 30])
+def test_touching_parallel_hairs_are_separated_with_their_own_widths(draw, width_um, angle_deg):
+    # Two shafts in contact along their length, one a little shorter, as from one opening.
+    offset = width_um / 2 / 4.0
+    nx, ny = -math.sin(math.radians(angle_deg)), math.cos(math.radians(angle_deg))
+    image, scene = draw(
+        [
+            Shaft(
+                100 + nx * offset, 150 + ny * offset, angle_deg, width_um=width_um, length_um=900
+            ),
+            Shaft(
+                100 - nx * offset, 150 - ny * offset, angle_deg, width_um=width_um, length_um=800
+            ),
+        ]
+    )
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 2
+    for hair in result.hairs:
+        assert hair.width_um == pytest.approx(width_um, abs=4.0)
+
+
 def test_a_hair_broken_by_glare_is_bridged_into_one(draw):
     shaft = Shaft(60, 180, 0, length_um=1200)
     # A highlight on the middle of the shaft, as a dermatoscope's light gives.
