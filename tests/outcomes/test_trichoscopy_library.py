@@ -41,5 +41,5 @@ def test_a_stored_close_up_is_analysed_into_visit_measurements():
 
 def test_a_refused_calibration_is_a_message_not_an_error_page():
     sample = synth.generate(12, "easy", size_px=(240, 320))
-    with pytest.raises(trichoscopy_hook.Unavailable, match="calibration|micrometres"):
+    with pytest.raises(trichoscopy_hook.Unavailable, match=r"calibration|micrometres"):
         trichoscopy_hook.analyse(_jpeg(sample.image), um_per_px=0.0)

@@ -24,17 +24,21 @@ Nothing here reads what made the image besides its pixels and the calibration.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 from skimage.filters import apply_hysteresis_threshold
 from skimage.measure import regionprops
 from skimage.morphology import remove_small_objects, skeletonize
 
 from . import profiles
 from .calibration import check_um_per_px
+from .errors import RegionError
+from .geometry import densify
 from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
@@ -47,6 +51,10 @@ MIN_SHAFT_UM = 5.0
 # Hairs are clipped to about 1 mm before a phototrichogram; shorter pieces are debris unless
 # the image edge or the region cuts them.
 MIN_LENGTH_UM = 200.0
+# Beyond this share of the image in the hair mask, too little skin shows for its colour.
+DENSE_MASK_SHARE = 0.4
+# The shortest piece of a hair cut by the image edge that is taken for a hair.
+MIN_EDGE_PIECE_UM = 60.0
 # At least five pixels across a 30 um hair to tell vellus from intermediate (section 6).
 MIN_PX_PER_30UM = 5.0
 # How far a follicle opening's disc reaches beyond a shaft's edge (generous).
@@ -71,9 +79,19 @@ class _Candidate:
 def _background(rgb: np.ndarray, window_px: float) -> np.ndarray:
     """The skin's colour under each pixel: a median a few shafts wide, at low resolution."""
     height, width = rgb.shape[:2]
-    factor = max(1, int(window_px / 12))
-    h, w = height // factor, width // factor
-    small = rgb[: h * factor, : w * factor].reshape(h, factor, w, factor, 3).mean(axis=(1, 3))
+    # Blocks of a twelfth of the window, but at least four blocks across the smaller side.
+    factor = max(1, min(int(window_px / 12), min(height, width) // 4))
+    h, w = -(-height // factor), -(-width // factor)
+    # Padded by reflection to whole blocks, so that the last rows and columns have a
+    # background of their own (cropping them made the image's sides unequal: a hair's fate
+    # then depended on which way up the image was).
+    padded = np.pad(
+        rgb, ((0, h * factor - height), (0, w * factor - width), (0, 0)), mode="reflect"
+    )
+    # The median of each block, not its mean: where hair covers much of a block, the mean
+    # darkens the background and the skin between hairs then stands out as 'contrast'.
+    blocks = padded.reshape(h, factor, w, factor, 3).transpose(0, 2, 4, 1, 3)
+    small = np.median(blocks.reshape(h, w, 3, factor * factor), axis=-1)
     size = max(3, round(window_px / factor) | 1)
     filtered = np.stack(
         [ndimage.median_filter(small[..., c], size=size, mode="reflect") for c in range(3)], axis=-1
@@ -206,8 +224,12 @@ def _ostium_score(
         <= radius_px + half_width_px + 2
     ]
     if len(near):
-        gap = np.min(np.hypot(xs[..., None] - near[:, 0], ys[..., None] - near[:, 1]), axis=-1)
-        disk &= gap > half_width_px + 1.5
+        # Distances from the disc's pixels to the shaft's axis, without a pixels x points
+        # matrix (a wide shaft at a fine calibration would make that one huge).
+        gap, _ = cKDTree(densify(near, 0.5)).query(np.stack([xs[disk], ys[disk]], axis=1))
+        inside = np.zeros_like(disk)
+        inside[disk] = gap > half_width_px + 1.5
+        disk = inside
     if disk.sum() < 3:
         return 0.0
     return float(np.median(contrast[y0:y1, x0:x1][disk]))
@@ -228,8 +250,10 @@ def _extend(points: np.ndarray, distance_px: float, at_start: bool) -> np.ndarra
 
 def _split_at_kinks(
     points: np.ndarray, width_px: float, nodes: np.ndarray, max_turn_deg: float = 25.0
-) -> list[np.ndarray]:
-    """The path cut where it turns sharply: a shaft bends gently, two hairs meet at an angle.
+) -> list[tuple[int, int]]:
+    """Where to cut the path: at sharp turns (a shaft bends gently; two hairs meet at an angle).
+
+    Returns (start, stop) index ranges of ``points``, one per piece.
 
     ``points`` are one pixel apart. The turn at each point is measured between the chords
     a shaft and a half wide before and after it, so that pixel noise does not count. Turns
@@ -238,7 +262,7 @@ def _split_at_kinks(
     span = int(max(8, 1.5 * width_px))
     n = len(points)
     if n < 2 * span + 3:
-        return [points]
+        return [(0, n)]
     before = points[span:-span] - points[: n - 2 * span]
     after = points[2 * span :] - points[span:-span]
     cosine = (before * after).sum(axis=1) / (np.hypot(*before.T) * np.hypot(*after.T) + 1e-9)
@@ -261,14 +285,10 @@ def _split_at_kinks(
         run = np.nonzero(labels == label)[0]
         cuts.append(int(run[np.argmax(turn[run])]) + span)
     if not cuts:
-        return [points]
-    pieces = []
-    start = 0
-    for cut in cuts:
-        pieces.append(points[start : cut + 1])
-        start = cut
-    pieces.append(points[start:])
-    return [piece for piece in pieces if len(piece) >= 2]
+        return [(0, n)]
+    bounds = [0, *cuts, n - 1]
+    # Each piece runs from one cut to the next, sharing the cut point with its neighbour.
+    return [(start, stop + 1) for start, stop in itertools.pairwise(bounds) if stop > start]
 
 
 def _overlap_step(
@@ -331,7 +351,17 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     pixels = as_rgb_array(image)
     scale = check_um_per_px(um_per_px)
     shape = (pixels.shape[0], pixels.shape[1])
-    region = Roi.parse(roi) if isinstance(roi, str) else (roi or Roi.whole(shape))
+    if roi is None:
+        region = Roi.whole(shape)
+    elif isinstance(roi, str):
+        region = Roi.parse(roi)
+    elif isinstance(roi, Roi):
+        region = roi
+    else:
+        raise RegionError(
+            f"The region {roi!r} is not understood: give a Roi or its text form "
+            "(x,y,width,height or circle:cx,cy,r in pixels)."
+        )
     region.check_inside(shape)
     flags: list[str] = []
 
@@ -380,12 +410,16 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     min_area = (MIN_SHAFT_UM / scale) * (MIN_LENGTH_UM / scale) * 0.5
     mask = remove_small_objects(mask, max_size=max(4, int(min_area)))
     mask = ndimage.binary_fill_holes(mask) if mask.any() else mask
+    # The skin's colour is read where hair is not: where hair hides most of the skin the
+    # background (and so everything after it) cannot be trusted.
+    if float(mask.mean()) > DENSE_MASK_SHARE or (not mask.any() and float(lum.std()) > 0.08):
+        flags.append("dense_hair")
     if not mask.any():
         flags.append("no_hairs_found")
         return finish()
 
     half_width = ndimage.distance_transform_edt(mask)
-    skeleton = skeletonize(mask)
+    skeleton = skeletonize(mask, method="lee")
     skeleton = prune_spurs(skeleton, half_width)
     skeleton = _bridge_glare_gaps(
         skeleton, glare, typical_shaft_px, reach_px=4 * typical_shaft_px + 20
@@ -402,26 +436,28 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     measured = []
     pieces = []
     for path in paths:
-        points, _ = profiles.resample_path(path.points, 1.0)
+        points, arc = profiles.resample_path(path.points, 1.0)
         if len(points) < 2:
             continue
+        original_arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path.points, axis=0).T))])
+        shared = np.interp(arc, original_arc, path.shared.astype(float)) > 0.5
         rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
         cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
         local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
         split = _split_at_kinks(points, local, nodes)
-        for index, piece in enumerate(split):
+        for index, (start, stop) in enumerate(split):
             # Only the path's own ends keep its junctions; cut ends are free.
             start_node = path.start_node if index == 0 else None
             end_node = path.end_node if index == len(split) - 1 else None
-            pieces.append((piece, start_node, end_node))
-    for points, start_node, end_node in pieces:
+            pieces.append((points[start:stop], shared[start:stop], start_node, end_node))
+    for points, shared, start_node, end_node in pieces:
         if len(points) < 2:
             continue
         rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
         cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
         local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
-        arc = float(np.hypot(*np.diff(points, axis=0).T).sum())
-        if arc > 3 * local and float(np.hypot(*(points[-1] - points[0]))) < 0.8 * arc:
+        arc_px = float(np.hypot(*np.diff(points, axis=0).T).sum())
+        if arc_px > 3 * local and float(np.hypot(*(points[-1] - points[0]))) < 0.8 * arc_px:
             continue  # curled round on itself: an opening's rim or a flake, not a shaft
         keep = np.ones(len(points), dtype=bool)
         end_margin = math.ceil(0.75 * local + 2)
@@ -435,6 +471,9 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 axis=1,
             )
             keep &= distance > 1.2 * local + 3
+        # A stretch another hair runs along too (a shared stem, a shallow crossing) is two
+        # shafts wide: it would pass for a touching pair or a thick hair.
+        keep &= ~shared
         if keep.sum() < 3:
             keep = np.ones(len(points), dtype=bool)
             keep[: max(1, len(points) // 4)] = False
@@ -451,7 +490,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             half_span_px=max(2.5 * local, local / 2 + 6),
             align_within_px=max(2.0, 0.75 * local),
         )
-        measured.append((start_node, end_node, points, local, profile))
+        measured.append((start_node, end_node, points, local, profile, bool(shared.any())))
 
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
     sigmas = []
@@ -459,7 +498,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     # and blobs give few profiles and a poor fit.
     wide = [
         (profile.samples, local, profile)
-        for _start, _end, _points, local, profile in measured
+        for _start, _end, _points, local, profile, _shared in measured
         if profile is not None and local >= 6 and profile.samples >= 10
     ]
     for _samples, local, profile in sorted(wide, key=lambda m: -m[0])[:8]:
@@ -476,12 +515,14 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
 
     candidates: list[_Candidate] = []
     contrasts = []
-    for start_node, end_node, points, local, profile in measured:
+    for start_node, end_node, points, local, profile, has_shared in measured:
         length_px = float(np.hypot(*np.diff(points, axis=0).T).sum()) + local
         touches_border = _near_border(points[0], shape, local / 2 + 3) or _near_border(
             points[-1], shape, local / 2 + 3
         )
-        if length_px * scale < MIN_LENGTH_UM and not touches_border:
+        # A piece cut by the edge may be short, but not shorter than a hair's least view.
+        least_um = MIN_EDGE_PIECE_UM if touches_border else MIN_LENGTH_UM
+        if length_px * scale < least_um:
             continue
         if profile is None:
             continue
@@ -505,9 +546,15 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             width_px is not None
             and (width_px * scale > PAIR_WIDTH_UM or profiles.two_peaks(profile, width_px))
         )
+        if pair:
+            # One round shaft fits two side by side poorly; the span of their joint profile
+            # at half its height is the sum of their widths.
+            width_px = profiles.outer_half_maximum_width(profile) or width_px
         contrasts.append(contrast_value)
         overlap = None
-        step = None if pair else _overlap_step(points, half_width, OPENING_REACH_UM / scale)
+        step = None
+        if not pair and not has_shared:
+            step = _overlap_step(points, half_width, OPENING_REACH_UM / scale)
         if step is not None:
             cut, wide_first = step
             overlap = points[: cut + 1] if wide_first else points[cut:]
@@ -537,8 +584,12 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         margin = w / 2 + 3
         at_edge = [_near_border(end, shape, margin) for end in ends]
         radius = w / 2 + 30.0 / scale
+        # Judged at the skeleton's end and half a width in from it, taking the darker: where
+        # exactly a skeleton stops varies by a pixel or two (even with the image turned).
+        inward = min(len(points) - 1, max(1, round(w / 2)))
         scores = [
-            _ostium_score(contrast, points, w / 2, end, radius) for end in (points[0], points[-1])
+            max(_ostium_score(contrast, points, w / 2, point, radius) for point in pair)
+            for pair in ((points[0], points[inward]), (points[-1], points[-1 - inward]))
         ]
         if at_edge[0] and at_edge[1]:
             exit_index, seen = 0, False

@@ -129,8 +129,8 @@ def check_um_per_px(value: object) -> float:
     if not low < number < high:
         raise CalibrationError(
             f"{number:g} µm per pixel is not plausible for a trichoscopy image (expected "
-            f"between {low:g} and {high:g}). Check the unit (micrometres, not millimetres) "
-            "and the device profile, or measure a ruler image."
+            f"between {low:g} and {high:g}, both excluded). Check the unit (micrometres, not "
+            "millimetres) and the device profile, or measure a ruler image."
         )
     return number
 

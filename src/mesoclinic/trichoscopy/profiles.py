@@ -186,6 +186,29 @@ def half_maximum_width(offsets: np.ndarray, values: np.ndarray) -> float | None:
     return cross(right - 1, right) - cross(left, left + 1)
 
 
+def outer_half_maximum_width(profile: Profile) -> float | None:
+    """The span between the outermost half-maximum crossings (a dip between crests is
+    crossed over), by linear interpolation; ``None`` for a profile with no crest."""
+    offsets, values = profile.offsets_px, profile.values
+    edges = np.concatenate([values[: len(values) // 8], values[-len(values) // 8 :]])
+    base = float(np.median(edges)) if len(edges) else 0.0
+    peak = float(values.max(initial=0.0))
+    if peak - base <= 1e-6:
+        return None
+    half = base + (peak - base) / 2
+    above = np.nonzero(values >= half)[0]
+    first, last = int(above[0]), int(above[-1])
+    if first == 0 or last == len(values) - 1:
+        return None
+
+    def cross(i: int, j: int) -> float:
+        vi, vj = values[i], values[j]
+        fraction = (half - vi) / (vj - vi) if vj != vi else 0.0
+        return float(offsets[i] + fraction * (offsets[j] - offsets[i]))
+
+    return cross(last, last + 1) - cross(first - 1, first)
+
+
 def _linear_part(shape_values: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     """Least-squares amplitude and base of ``base + amplitude * shape_values`` (closed form)."""
     n = len(values)

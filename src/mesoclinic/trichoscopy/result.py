@@ -47,6 +47,10 @@ FLAG_EXPLANATIONS = {
         "bright reflections were masked; hairs crossing them were bridged, but some under "
         "them may be missed. Use more immersion fluid or polarised light."
     ),
+    "dense_hair": (
+        "hair hides most of the skin here, so the skin's colour could not be read and hairs "
+        "may be missed or merged: part or clip the hair, or image a sparser area."
+    ),
     "no_hairs_found": "no hair was found: check the image and its calibration.",
     "blur_not_measured": (
         "the optics' blur could not be measured on any hair, so a typical value was assumed "
@@ -87,6 +91,10 @@ class Roi:
     width: float = 0.0  # rect only
     height: float = 0.0  # rect only
     radius: float = 0.0  # circle only
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("rect", "circle"):
+            raise RegionError(f"A region is a rect or a circle, not {self.kind!r}.")
 
     @classmethod
     def rect(cls, x: float, y: float, width: float, height: float) -> Roi:

@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
+from skimage.morphology import skeletonize
 
 EIGHT = np.ones((3, 3), dtype=bool)
-# Paths explored from one free end before giving up on a tangle (keeps dense clumps bounded).
-MAX_PATHS_PER_COMPONENT = 400
+# Two forks joined by a branch up to this many shaft widths long are one crossing: the stub
+# of two shafts crossing at angle a is about a width / sin(a) long, so this joins crossings
+# steeper than about 40 degrees; shallower ones are chained through both forks.
+STUB_WIDTHS = 1.5
+# Chains explored from one start, and in all, before giving up on a tangle: keeps the
+# search bounded on dense clumps and pathological skeletons.
+MAX_CHAINS_PER_START = 400
+MAX_CHAINS = 20_000
 # A spur from the axis to the corner of a square-cut end is about 1.4 half widths long.
 SPUR_REACH = 1.6
 
@@ -172,8 +179,6 @@ def prune_spurs(skeleton: np.ndarray, half_width: np.ndarray, rounds: int = 2) -
     branch runs from the axis out to a bump or a square-cut corner of the outline. A real
     hair leaving a junction runs on well beyond that.
     """
-    from skimage.morphology import skeletonize
-
     skeleton = skeleton.copy()
     for _ in range(rounds):
         graph = build_graph(skeleton)
@@ -205,12 +210,22 @@ class Path:
     bend_deg: float  # the largest turn taken at a junction
     start_node: int | None
     end_node: int | None
+    shared: np.ndarray  # per point: on a branch another kept chain uses too (stem, crossing)
 
 
-def _bend(incoming: np.ndarray, outgoing: np.ndarray) -> float:
-    """Degrees turned when arriving along ``incoming`` (pointing into the junction)."""
-    cosine = float(np.clip(np.dot(incoming, outgoing), -1.0, 1.0))
-    return math.degrees(math.acos(cosine))
+def graph_root(parent: dict[int, int], node: int) -> int:
+    """The representative of ``node`` in a union-find forest (with path halving)."""
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]
+        node = parent[node]
+    return node
+
+
+def _turn(incoming: np.ndarray, outgoing: np.ndarray) -> float:
+    """Signed degrees turned when arriving along ``incoming`` (pointing into the junction)
+    and leaving along ``outgoing``: positive one way round, negative the other."""
+    cross = float(incoming[0] * outgoing[1] - incoming[1] * outgoing[0])
+    return math.degrees(math.atan2(cross, float(np.dot(incoming, outgoing))))
 
 
 def hair_paths(
@@ -222,108 +237,138 @@ def hair_paths(
 ) -> list[Path]:
     """The straightest set of branch chains that covers every branch of the graph.
 
+    Two junctions joined by a branch shorter than ``STUB_WIDTHS`` shaft widths are one crossing
+    (a thick X skeletonises into two forks joined by a stub) and are taken as one junction.
     At each junction a chain may continue into any branch that turns less than
     ``max_bend_deg``. Candidate chains run from a free end (or a junction where nothing
-    continues straight) to another; they are taken straightest first, and one is kept only
-    if it covers a branch no kept chain covers yet. Shared stems are thus counted once per
-    hair that uses them, and the swapped pairings at a crossing are never kept.
+    continues straight) to another; they are taken in order of their net turn through the
+    junctions (so at a crossing the straight-through pairings come before the swapped ones,
+    whose turns add up instead of cancelling), then of their sharpest turn, then longest
+    first; one is kept only if it covers a branch no kept chain covers yet. Shared stems are
+    thus counted once per hair that uses them. The search is bounded: at most
+    ``MAX_CHAINS_PER_START`` chains from one start and ``MAX_CHAINS`` in all.
     """
     skip = 0.7 * width_px
     span = max(6.0, 2.5 * width_px)
-    live = [b for b in graph.branches if not b.removed]
-    # Direction of each branch end leaving its junction.
-    leaving: dict[tuple[int, int], np.ndarray] = {}
+    # Junctions joined by a stub are one junction.
+    parent = {node: node for node in graph.nodes}
+
+    def root(node: int | None) -> int | None:
+        return None if node is None else graph_root(parent, node)
+
+    stubs = set()
+    for branch in graph.branches:
+        a, b = branch.ends
+        if branch.removed or a is None or b is None or a == b:
+            continue
+        if branch.length <= STUB_WIDTHS * width_px:
+            parent[graph_root(parent, a)] = graph_root(parent, b)
+            stubs.add(branch.index)
+    live = [b for b in graph.branches if not b.removed and b.index not in stubs]
+    by_index = {b.index: b for b in live}
+    ends_of = {b.index: (root(b.ends[0]), root(b.ends[1])) for b in live}
+    length_of = {b.index: b.length for b in live}
+    incident: dict[int, list[tuple[int, int]]] = {}
     for branch in live:
-        for side in (0, 1):
-            leaving[(branch.index, side)] = branch.direction_from(side, skip, span)
-    # For each branch end at a junction: which other branch ends continue it, and how sharply.
+        for side, node in enumerate(ends_of[branch.index]):
+            if node is not None:
+                incident.setdefault(node, []).append((branch.index, side))
+    # Direction of each branch end leaving its junction.
+    leaving = {
+        (branch.index, side): branch.direction_from(side, skip, span)
+        for branch in live
+        for side in (0, 1)
+    }
+    # For each branch end at a junction: which other branch ends continue it, and the turn.
     continues: dict[tuple[int, int], list[tuple[float, int, int]]] = {}
-    for node, ends in graph.incident.items():
+    for ends in incident.values():
         for b1, s1 in ends:
             arriving = -leaving[(b1, s1)]
             options = []
             for b2, s2 in ends:
                 if (b2, s2) == (b1, s1):
                     continue
-                bend = _bend(arriving, leaving[(b2, s2)])
-                if bend <= max_bend_deg:
-                    options.append((bend, b2, s2))
-            continues[(b1, s1)] = sorted(options)
-        del node
-    paths: list[Path] = []
-    by_index = {b.index: b for b in live}
+                turn = _turn(arriving, leaving[(b2, s2)])
+                if abs(turn) <= max_bend_deg:
+                    options.append((turn, b2, s2))
+            continues[(b1, s1)] = sorted(options, key=lambda option: abs(option[0]))
 
-    def walk(
-        chain: list[tuple[int, int]],
-        bend: float,
-        visited: set[int],
-        out: list[tuple[list[tuple[int, int]], float]],
-    ) -> None:
-        if len(out) >= MAX_PATHS_PER_COMPONENT:
-            return
-        index, direction = chain[-1]
-        exit_side = 1 - direction  # the end we leave the branch by
-        node = by_index[index].ends[exit_side]
-        options = continues.get((index, exit_side), []) if node is not None else []
-        options = [o for o in options if o[1] not in visited]
-        if not options:
-            out.append((list(chain), bend))
-            return
-        for turn, next_index, next_side in options:
-            chain.append((next_index, next_side))
-            visited.add(next_index)
-            walk(chain, max(bend, turn), visited, out)
-            visited.discard(next_index)
-            chain.pop()
+    Candidate = tuple[tuple[tuple[int, int], ...], float, float]  # chain, net turn, sharpest
+    candidates: list[Candidate] = []
 
-    candidates: list[tuple[list[tuple[int, int]], float]] = []
+    def walk_from(start: tuple[int, int]) -> None:
+        """Every maximal chain from ``start``, depth first with an explicit stack."""
+        found = 0
+        stack: list[tuple[tuple[tuple[int, int], ...], float, float]] = [((start,), 0.0, 0.0)]
+        while stack and found < MAX_CHAINS_PER_START and len(candidates) < MAX_CHAINS:
+            chain, net, sharpest = stack.pop()
+            index, direction = chain[-1]
+            exit_side = 1 - direction  # the end the chain leaves the branch by
+            visited = {i for i, _ in chain}
+            options = []
+            if ends_of[index][exit_side] is not None:
+                options = [o for o in continues.get((index, exit_side), []) if o[1] not in visited]
+            if not options:
+                candidates.append((chain, net, sharpest))
+                found += 1
+                continue
+            for turn, next_index, next_side in reversed(options):
+                stack.append(
+                    ((*chain, (next_index, next_side)), net + turn, max(sharpest, abs(turn)))
+                )
+
     for branch in live:
         for side in (0, 1):
-            start_node = branch.ends[side]
             # A chain starts at a free end, or at a junction end nothing continues straight.
-            if start_node is None or not continues.get((branch.index, side)):
-                found: list[tuple[list[tuple[int, int]], float]] = []
-                walk([(branch.index, side)], 0.0, {branch.index}, found)
-                candidates.extend(found)
-    # Loops of branches with no free end (a hair crossing itself twice is rare; a ring of
-    # hairs is not) are picked up from any of their branches.
-    covered_any = {i for chain, _ in candidates for i, _ in chain}
+            if ends_of[branch.index][side] is None or not continues.get((branch.index, side)):
+                walk_from((branch.index, side))
+    # Loops of branches with no free end (a ring of hairs) are picked up from any branch.
+    covered_any = {i for chain, _, _ in candidates for i, _ in chain}
     for branch in live:
         if branch.index not in covered_any:
-            found = []
-            walk([(branch.index, 0)], 0.0, {branch.index}, found)
-            candidates.extend(found)
-            covered_any |= {i for chain, _ in found for i, _ in chain}
+            before = len(candidates)
+            walk_from((branch.index, 0))
+            covered_any |= {i for chain, _, _ in candidates[before:] for i, _ in chain}
 
-    def weight(item: tuple[list[tuple[int, int]], float]) -> tuple[float, float]:
-        chain, bend = item
-        return (round(bend / 5.0), -sum(by_index[i].length for i, _ in chain))
+    def weight(item: Candidate) -> tuple[float, float, float]:
+        chain, net, sharpest = item
+        return (round(abs(net) / 5.0), round(sharpest / 5.0), -sum(length_of[i] for i, _ in chain))
 
+    kept: list[tuple[tuple[tuple[int, int], ...], float]] = []
     covered: set[int] = set()
     seen_keys: set[tuple[tuple[int, int], ...]] = set()
-    for chain, bend in sorted(candidates, key=weight):
-        key = tuple(chain)
+    for chain, _net, sharpest in sorted(candidates, key=weight):
         reverse = tuple((i, 1 - d) for i, d in reversed(chain))
-        if key in seen_keys or reverse in seen_keys:
+        if chain in seen_keys or reverse in seen_keys:
             continue
-        seen_keys.add(key)
-        new = [i for i, _ in chain if i not in covered and by_index[i].length >= min_branch_px]
-        if not new:
+        seen_keys.add(chain)
+        if not any(i not in covered and length_of[i] >= min_branch_px for i, _ in chain):
             continue
         covered.update(i for i, _ in chain)
+        kept.append((chain, sharpest))
+    uses: dict[int, int] = {}
+    for chain, _ in kept:
+        for i, _ in chain:
+            uses[i] = uses.get(i, 0) + 1
+    paths: list[Path] = []
+    for chain, sharpest in kept:
         pieces: list[np.ndarray] = []
+        shared: list[np.ndarray] = []
         for i, direction in chain:
             points = by_index[i].points if direction == 0 else by_index[i].points[::-1]
-            pieces.append(points if not pieces else points[1:])
+            points = points if not pieces else points[1:]
+            pieces.append(points)
+            shared.append(np.full(len(points), uses[i] > 1))
         first_index, first_direction = chain[0]
         last_index, last_direction = chain[-1]
         paths.append(
             Path(
-                branches=key,
+                branches=chain,
                 points=np.vstack(pieces),
-                bend_deg=bend,
-                start_node=by_index[first_index].ends[first_direction],
-                end_node=by_index[last_index].ends[1 - last_direction],
+                bend_deg=sharpest,
+                start_node=ends_of[first_index][first_direction],
+                end_node=ends_of[last_index][1 - last_direction],
+                shared=np.concatenate(shared),
             )
         )
     return paths

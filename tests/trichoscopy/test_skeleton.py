@@ -1,0 +1,77 @@
+"""The skeleton graph: branches, junctions, spurs and chains, on hand-drawn pixel skeletons."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.morphology import skeletonize
+
+from mesoclinic.trichoscopy.skeleton import build_graph, hair_paths, prune_spurs
+
+
+def _canvas(height: int = 80, width: int = 120) -> np.ndarray:
+    return np.zeros((height, width), dtype=bool)
+
+
+def test_a_single_pixel_is_one_branch_with_free_ends():
+    skeleton = _canvas()
+    skeleton[40, 60] = True
+    graph = build_graph(skeleton)
+    assert len(graph.branches) == 1
+    assert graph.branches[0].ends == (None, None)
+    assert graph.nodes == {}
+
+
+def test_a_straight_line_is_one_branch_walked_end_to_end():
+    skeleton = _canvas()
+    skeleton[40, 10:110] = True
+    (branch,) = build_graph(skeleton).branches
+    xs = branch.points[:, 0]
+    assert sorted([xs[0], xs[-1]]) == [10, 109]
+    assert branch.length == 99
+
+
+def test_a_closed_ring_is_walked_without_looping_forever():
+    mask = _canvas()
+    ys, xs = np.mgrid[0:80, 0:120]
+    radius = np.hypot(xs - 60, ys - 40)
+    mask[(radius > 18) & (radius < 22)] = True
+    graph = build_graph(skeletonize(mask))
+    assert graph.branches
+    assert sum(b.length for b in graph.branches) > 100  # about 2 pi 20
+
+
+def test_a_cross_has_one_junction_and_four_arms_and_makes_two_chains():
+    skeleton = _canvas()
+    skeleton[40, 10:110] = True
+    skeleton[5:75, 60] = True
+    graph = build_graph(skeleton)
+    assert len(graph.nodes) == 1
+    assert len(graph.branches) == 4
+    paths = hair_paths(graph, width_px=3.0)
+    assert len(paths) == 2
+    for path in paths:
+        direction = path.points[-1] - path.points[0]
+        # Each chain goes straight through: horizontal or vertical, not round the corner.
+        assert min(abs(direction[0]), abs(direction[1])) < 3
+
+
+def test_a_fork_shares_its_stem_between_two_chains():
+    skeleton = _canvas(100, 160)
+    skeleton[50, 10:80] = True  # the stem
+    for step in range(60):  # two arms leaving at about +-14 degrees
+        skeleton[50 - step // 4, 80 + step] = True
+        skeleton[50 + step // 4, 80 + step] = True
+    paths = hair_paths(build_graph(skeleton), width_px=3.0)
+    assert len(paths) == 2
+    assert all(path.shared.any() for path in paths)
+
+
+def test_short_spurs_are_pruned_and_long_branches_kept():
+    mask = _canvas()
+    mask[35:46, 10:110] = True  # a shaft 11 px wide
+    mask[30:35, 50:53] = True  # a bump on its outline
+    half_width = np.asarray(__import__("scipy").ndimage.distance_transform_edt(mask))
+    pruned = prune_spurs(skeletonize(mask), half_width)
+    graph = build_graph(pruned)
+    assert len(graph.nodes) == 0
+    assert len(graph.branches) == 1
