@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -38,7 +38,7 @@ from skimage.morphology import remove_small_objects, skeletonize
 from . import profiles
 from .calibration import check_um_per_px
 from .errors import RegionError
-from .geometry import densify
+from .geometry import densify, union_root
 from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
@@ -678,36 +678,18 @@ def _follicular_units(hairs: list[Hair], exits: list[np.ndarray], reach_px: floa
     if not hairs:
         return hairs
     points = np.array(exits)
-    parent = list(range(len(points)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    parent = {i: i for i in range(len(points))}
     for i in range(len(points)):
         if not hairs[i].exit_seen:
             continue
         for j in range(i + 1, len(points)):
             if hairs[j].exit_seen and np.hypot(*(points[i] - points[j])) <= reach_px:
-                parent[find(i)] = find(j)
+                parent[union_root(parent, i)] = union_root(parent, j)
     roots: dict[int, int] = {}
     out = []
     for i, hair in enumerate(hairs):
         if not hair.exit_seen:
             out.append(hair)
             continue
-        unit = roots.setdefault(find(i), len(roots) + 1)
-        out.append(
-            Hair(
-                id=hair.id,
-                centreline_px=hair.centreline_px,
-                width_um=hair.width_um,
-                exit_px=hair.exit_px,
-                counted=hair.counted,
-                unit=unit,
-                exit_seen=hair.exit_seen,
-            )
-        )
+        out.append(replace(hair, unit=roots.setdefault(union_root(parent, i), len(roots) + 1)))
     return out

@@ -1,4 +1,4 @@
-"""Polylines in image pixels: resampling and what lies inside the image.
+"""Polylines in image pixels (resampling, what lies inside the image) and a union-find root.
 
 Points are ``(x, y)`` rows of an ``(n, 2)`` array; pixel centres run from 0 to size - 1, so
 the image spans -0.5 to size - 0.5 on each axis.
@@ -44,3 +44,12 @@ def visible_length(points: np.ndarray, shape: tuple[int, ...]) -> float:
     inside = in_image(points, shape)
     segments = np.hypot(*np.diff(points, axis=0).T)
     return float(segments[inside[1:] & inside[:-1]].sum())
+
+
+def union_root(parent: dict[int, int], node: int) -> int:
+    """The representative of ``node`` in a union-find forest held in ``parent`` (each item
+    maps to its parent, roots to themselves); halves the path on the way up."""
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]
+        node = parent[node]
+    return node

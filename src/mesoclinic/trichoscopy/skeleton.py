@@ -18,6 +18,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
+from .geometry import union_root
+
 EIGHT = np.ones((3, 3), dtype=bool)
 # Two forks joined by a branch up to this many shaft widths long are one crossing: the stub
 # of two shafts crossing at angle a is about a width / sin(a) long, so this joins crossings
@@ -213,14 +215,6 @@ class Path:
     shared: np.ndarray  # per point: on a branch another kept chain uses too (stem, crossing)
 
 
-def graph_root(parent: dict[int, int], node: int) -> int:
-    """The representative of ``node`` in a union-find forest (with path halving)."""
-    while parent[node] != node:
-        parent[node] = parent[parent[node]]
-        node = parent[node]
-    return node
-
-
 def _turn(incoming: np.ndarray, outgoing: np.ndarray) -> float:
     """Signed degrees turned when arriving along ``incoming`` (pointing into the junction)
     and leaving along ``outgoing``: positive one way round, negative the other."""
@@ -254,7 +248,7 @@ def hair_paths(
     parent = {node: node for node in graph.nodes}
 
     def root(node: int | None) -> int | None:
-        return None if node is None else graph_root(parent, node)
+        return None if node is None else union_root(parent, node)
 
     stubs = set()
     for branch in graph.branches:
@@ -262,7 +256,7 @@ def hair_paths(
         if branch.removed or a is None or b is None or a == b:
             continue
         if branch.length <= STUB_WIDTHS * width_px:
-            parent[graph_root(parent, a)] = graph_root(parent, b)
+            parent[union_root(parent, a)] = union_root(parent, b)
             stubs.add(branch.index)
     live = [b for b in graph.branches if not b.removed and b.index not in stubs]
     by_index = {b.index: b for b in live}
