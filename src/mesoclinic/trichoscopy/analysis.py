@@ -365,9 +365,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     region.check_inside(shape)
     flags: list[str] = []
 
-    def finish(
-        hairs: tuple[Hair, ...] = (), polarity: str = "dark", sigma: float | None = None
-    ) -> Result:
+    def finish(hairs: tuple[Hair, ...] = (), sigma: float | None = None) -> Result:
         return Result(
             hairs=hairs,
             um_per_px=scale,
@@ -375,7 +373,6 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             image_shape=shape,
             flags=tuple(dict.fromkeys(flags)),
             version=VERSION,
-            polarity=polarity,
             blur_sigma_px=sigma,
         )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -267,9 +267,7 @@ class Result:
     flags: tuple[str, ...] = ()
     corrections: tuple[Correction, ...] = ()
     version: str = ""
-    polarity: str = "dark"  # the hairs' contrast against skin found to dominate
     blur_sigma_px: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # -- the counting frame --------------------------------------------------------------
 
@@ -411,7 +409,6 @@ class Result:
             "um_per_px": self.um_per_px,
             "image": {"width_px": self.image_shape[1], "height_px": self.image_shape[0]},
             "roi": self.roi.as_json(),
-            "polarity": self.polarity,
             "blur_sigma_px": None if self.blur_sigma_px is None else round(self.blur_sigma_px, 2),
             "flags": list(self.flags),
             "summary": self.summary(),
