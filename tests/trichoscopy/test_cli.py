@@ -108,11 +108,11 @@ def test_generate_prints_a_line_per_image(
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
-    assert "medium-3.jpg" in lines[0]
+    assert "medium-held-back-3.jpg" in lines[0]
     assert lines[1].startswith("Wrote 1 medium held-back image")
-    truth = json.loads((tmp_path / "new" / "dir" / "medium-3.json").read_text())
+    truth = json.loads((tmp_path / "new" / "dir" / "medium-held-back-3.json").read_text())
     assert truth["held_back"] is True
-    assert truth["image"] == "medium-3.jpg"
+    assert truth["image"] == "medium-held-back-3.jpg"
 
 
 def test_analyze_json(generated: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -412,7 +412,8 @@ def _generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     for seed in range(args.seed, args.seed + args.count):
         sample = synth.generate(seed, args.tier, held_back=args.held_back, size_px=size_px)
-        stem = f"{args.tier}-{seed}"
+        # Held-back images get their own names, so both sets can share a folder.
+        stem = f"{args.tier}-held-back-{seed}" if args.held_back else f"{args.tier}-{seed}"
         image_name = f"{stem}.{args.format}"
         picture = Image.fromarray(sample.image)
         if args.format == "png":
