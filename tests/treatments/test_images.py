@@ -106,6 +106,18 @@ def test_a_file_that_is_not_a_whole_photo_is_refused(data, message):
     assert str(raised.value) == message
 
 
+def test_a_photo_cut_short_is_refused_even_after_weasyprint_relaxed_pillow(monkeypatch):
+    from PIL import ImageFile
+
+    # Importing WeasyPrint (for the PDFs) sets this for the whole process.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = jpeg_with_exif()
+    with pytest.raises(ValueError) as raised:
+        prepare_photo(data[: int(len(data) * 0.7)], max_bytes=LIMIT)
+    assert str(raised.value) == "The photo file is damaged or incomplete."
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+
+
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read():
     data = jpeg_with_exif()
     with pytest.raises(ValueError) as raised:

@@ -178,11 +178,16 @@ def test_a_truncated_jpeg_is_refused_not_half_read(kept):
         load_image(data[: int(len(data) * kept)])
 
 
-def test_refusing_truncated_files_relies_on_pillows_default_which_is_left_alone():
+@pytest.mark.parametrize("process_setting", [False, True])
+def test_truncated_files_are_refused_even_where_another_library_lets_pillow_accept_them(
+    monkeypatch, process_setting
+):
+    # WeasyPrint sets LOAD_TRUNCATED_IMAGES = True for the whole process when imported.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", process_setting)
     data = _encode(Image.fromarray(_noise_rgb()), "PNG")
     with pytest.raises(ImageRejected):
         load_image(data[:-30])
-    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is process_setting
 
 
 def test_an_unsupported_format_is_refused_by_name():

@@ -15,6 +15,8 @@ from typing import Protocol
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mesoclinic.trichoscopy.imageio import strict_decoding
+
 # Larger pictures are refused before decoding: a decompression bomb must not reach memory.
 MAX_PIXELS = 40_000_000
 THUMBNAIL_PX = 320
@@ -52,7 +54,9 @@ def prepare_photo(data: bytes, *, max_bytes: int) -> PreparedPhoto:
                     _("The photo has %(mp)d megapixels; the limit is %(limit)d.")
                     % {"mp": width * height // 1_000_000, "limit": MAX_PIXELS // 1_000_000}
                 )
-            probe.load()
+            # WeasyPrint lets Pillow accept truncated files process-wide; not here.
+            with strict_decoding():
+                probe.load()
             upright = ImageOps.exif_transpose(probe)
             rgb = upright.convert("RGB")
     except UnidentifiedImageError:

@@ -2,9 +2,11 @@
 
 The size is checked from the file's header before a single pixel is decoded, so an image
 that would need gigabytes of memory (a "decompression bomb") never reaches memory. A file
-that ends early or is damaged is refused, never half-read: Pillow raises on truncated data
-as long as ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` stays False, and this module relies on
-that default and does not change it.
+that ends early or is damaged is refused, never half-read. Pillow raises on truncated data
+only while ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is False, and other libraries set it to
+True for the whole process (WeasyPrint does so on import, and the clinic's pages import
+WeasyPrint for their PDFs), so decoding here sets it False for its own duration and then
+puts back whatever it was.
 
 Every refusal is an ``ImageRejected`` whose message can be shown to clinic staff as it stands.
 """
@@ -14,11 +16,14 @@ from __future__ import annotations
 import io
 import os
 import re
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageRejected
 
@@ -185,10 +190,30 @@ def _check_size(width: int, height: int, *, min_side_px: int) -> None:
         )
 
 
+_STRICT = threading.Lock()
+
+
+@contextmanager
+def strict_decoding() -> Iterator[None]:
+    """Pillow refusing truncated data for the duration, whatever the process set before.
+
+    The flag is global; the lock keeps two decodings here from restoring it out of order.
+    Another thread decoding at the same moment is at worst stricter for that moment.
+    """
+    with _STRICT:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def _decode(picture: Image.Image) -> np.ndarray:
     """Decode every pixel; a damaged or truncated file raises ImageRejected."""
     try:
-        picture.load()
+        with strict_decoding():
+            picture.load()
         ImageOps.exif_transpose(picture, in_place=True)
     except _DAMAGED:
         raise ImageRejected(_DAMAGED_MESSAGE) from None
