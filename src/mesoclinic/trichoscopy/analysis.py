@@ -38,7 +38,7 @@ from skimage.morphology import remove_small_objects, skeletonize
 from . import profiles
 from .calibration import check_um_per_px
 from .errors import RegionError
-from .geometry import densify, union_root
+from .geometry import arc_lengths, densify, distance_to_nearest, polyline_length, union_root
 from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
@@ -152,7 +152,7 @@ def _bridge_glare_gaps(
                     # bridge starts from the last straight stretch, and the hook is dropped.
                     outward = -branch.direction_from(side, 0.75 * width_px, max(6.0, 2 * width_px))
                     ordered = branch.points if side == 0 else branch.points[::-1]
-                    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(ordered, axis=0).T))])
+                    arc = arc_lengths(ordered)
                     hook = ordered[arc < min(0.75 * width_px, arc[-1] / 3)]
                     anchor = ordered[len(hook)] if len(hook) < len(ordered) else ordered[-1]
                     ends.append((branch.index, anchor, outward, hook))
@@ -272,12 +272,7 @@ def _split_at_kinks(
         # Chaining allowed gentler turns through a junction, but the skeleton's detour via
         # the junction's centre bends the path there; only a corner sharper than both is cut.
         middle = points[span:-span]
-        gap = np.min(
-            np.hypot(
-                middle[:, None, 0] - nodes[None, :, 0], middle[:, None, 1] - nodes[None, :, 1]
-            ),
-            axis=1,
-        )
+        gap = distance_to_nearest(middle, nodes)
         sharp &= (gap > 2.0 * width_px + 4) | (turn > 2 * max_turn_deg)
     cuts = []
     labels, count = ndimage.label(sharp)
@@ -436,8 +431,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         points, arc = profiles.resample_path(path.points, 1.0)
         if len(points) < 2:
             continue
-        original_arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path.points, axis=0).T))])
-        shared = np.interp(arc, original_arc, path.shared.astype(float)) > 0.5
+        shared = np.interp(arc, arc_lengths(path.points), path.shared.astype(float)) > 0.5
         rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
         cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
         local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
@@ -453,7 +447,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
         cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
         local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
-        arc_px = float(np.hypot(*np.diff(points, axis=0).T).sum())
+        arc_px = polyline_length(points)
         if arc_px > 3 * local and float(np.hypot(*(points[-1] - points[0]))) < 0.8 * arc_px:
             continue  # curled round on itself: an opening's rim or a flake, not a shaft
         keep = np.ones(len(points), dtype=bool)
@@ -461,13 +455,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         keep[:end_margin] = False
         keep[-end_margin:] = False
         if len(nodes):
-            distance = np.min(
-                np.hypot(
-                    points[:, None, 0] - nodes[None, :, 0], points[:, None, 1] - nodes[None, :, 1]
-                ),
-                axis=1,
-            )
-            keep &= distance > 1.2 * local + 3
+            keep &= distance_to_nearest(points, nodes) > 1.2 * local + 3
         # A stretch another hair runs along too (a shared stem, a shallow crossing) is two
         # shafts wide: it would pass for a touching pair or a thick hair.
         keep &= ~shared
@@ -513,7 +501,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     candidates: list[_Candidate] = []
     contrasts = []
     for start_node, end_node, points, local, profile, has_shared in measured:
-        length_px = float(np.hypot(*np.diff(points, axis=0).T).sum()) + local
+        length_px = polyline_length(points) + local
         touches_border = _near_border(points[0], shape, local / 2 + 3) or _near_border(
             points[-1], shape, local / 2 + 3
         )

@@ -27,6 +27,24 @@ def densify(points: np.ndarray, step_px: float = 0.5) -> np.ndarray:
     return np.concatenate(out)
 
 
+def arc_lengths(points: np.ndarray) -> np.ndarray:
+    """The distance along the polyline from its first point to each point (0 for the first)."""
+    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+
+
+def polyline_length(points: np.ndarray) -> float:
+    """The polyline's length in pixels (0 for fewer than two points)."""
+    return float(np.hypot(*np.diff(points, axis=0).T).sum())
+
+
+def distance_to_nearest(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """For each point, the distance to the nearest of ``others`` (which must not be empty)."""
+    return np.min(
+        np.hypot(points[:, None, 0] - others[None, :, 0], points[:, None, 1] - others[None, :, 1]),
+        axis=1,
+    )
+
+
 def in_image(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A boolean per point: whether it lies within the image of ``shape`` (height, width)."""
     return (

@@ -19,6 +19,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import least_squares
 
+from .geometry import arc_lengths
+
 STEP_PX = 0.25  # profile sampling step
 
 
@@ -34,8 +36,7 @@ class Profile:
 
 def resample_path(points: np.ndarray, step_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Points every ``step_px`` along the polyline, and their arc length from the start."""
-    segments = np.hypot(*np.diff(points, axis=0).T)
-    arc = np.concatenate([[0.0], np.cumsum(segments)])
+    arc = arc_lengths(points)
     if arc[-1] <= 0:
         return points[:1].astype(float), np.zeros(1)
     s = np.arange(0.0, arc[-1] + 1e-9, step_px)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .errors import RegionError
+from .geometry import polyline_length
 
 # Shaft-width classes (hair-image-analysis.md section 5): under 30 um is thin or vellus-like
 # [Rakowska 2009, S15; S16]; terminal from 55 um [S16, S17]; in between is intermediate.
@@ -216,10 +217,9 @@ class Hair:
         )
 
     def length_px(self) -> float:
-        points = np.asarray(self.centreline_px, dtype=float)
-        if len(points) < 2:
+        if len(self.centreline_px) < 2:
             return 0.0
-        return float(np.hypot(*np.diff(points, axis=0).T).sum())
+        return polyline_length(np.asarray(self.centreline_px, dtype=float))
 
     def as_json(self, um_per_px: float) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from .geometry import union_root
+from .geometry import arc_lengths, polyline_length, union_root
 
 EIGHT = np.ones((3, 3), dtype=bool)
 # Two forks joined by a branch up to this many shaft widths long are one crossing: the stub
@@ -42,9 +42,7 @@ class Branch:
 
     @property
     def length(self) -> float:
-        if len(self.points) < 2:
-            return 0.0
-        return float(np.hypot(*np.diff(self.points, axis=0).T).sum())
+        return polyline_length(self.points)
 
     def end_point(self, side: int) -> np.ndarray:
         return self.points[0] if side == 0 else self.points[-1]
@@ -56,7 +54,7 @@ class Branch:
         junction's centre there, so they would misstate the branch's direction.
         """
         points = self.points if side == 0 else self.points[::-1]
-        steps = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+        steps = arc_lengths(points)
         total = steps[-1]
         if total <= 0:
             return np.array([1.0, 0.0])
