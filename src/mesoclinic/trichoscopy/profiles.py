@@ -158,6 +158,19 @@ class WidthFit:
     converged: bool
 
 
+def _skin_level(values: np.ndarray) -> float:
+    """The profile's level on the skin: the median of its outer eighths."""
+    edges = np.concatenate([values[: len(values) // 8], values[-len(values) // 8 :]])
+    return float(np.median(edges)) if len(edges) else 0.0
+
+
+def _crossing(offsets: np.ndarray, values: np.ndarray, i: int, j: int, level: float) -> float:
+    """Where the profile crosses ``level`` between samples ``i`` and ``j`` (linear)."""
+    vi, vj = values[i], values[j]
+    fraction = (level - vi) / (vj - vi) if vj != vi else 0.0
+    return float(offsets[i] + fraction * (offsets[j] - offsets[i]))
+
+
 def half_maximum_width(offsets: np.ndarray, values: np.ndarray) -> float | None:
     """Full width at half maximum, by linear interpolation between samples."""
     centre = len(values) // 2
@@ -165,8 +178,7 @@ def half_maximum_width(offsets: np.ndarray, values: np.ndarray) -> float | None:
     lo, hi = max(0, centre - window), min(len(values), centre + window)
     peak_index = lo + int(np.argmax(values[lo:hi]))
     peak = values[peak_index]
-    edges = np.concatenate([values[: len(values) // 8], values[-len(values) // 8 :]])
-    base = float(np.median(edges)) if len(edges) else 0.0
+    base = _skin_level(values)
     if peak - base <= 1e-6:
         return None
     half = base + (peak - base) / 2
@@ -178,21 +190,16 @@ def half_maximum_width(offsets: np.ndarray, values: np.ndarray) -> float | None:
         right += 1
     if values[left] > half or values[right] > half:
         return None
-
-    def cross(i: int, j: int) -> float:
-        vi, vj = values[i], values[j]
-        fraction = (half - vi) / (vj - vi) if vj != vi else 0.0
-        return float(offsets[i] + fraction * (offsets[j] - offsets[i]))
-
-    return cross(right - 1, right) - cross(left, left + 1)
+    return _crossing(offsets, values, right - 1, right, half) - _crossing(
+        offsets, values, left, left + 1, half
+    )
 
 
 def outer_half_maximum_width(profile: Profile) -> float | None:
     """The span between the outermost half-maximum crossings (a dip between crests is
     crossed over), by linear interpolation; ``None`` for a profile with no crest."""
     offsets, values = profile.offsets_px, profile.values
-    edges = np.concatenate([values[: len(values) // 8], values[-len(values) // 8 :]])
-    base = float(np.median(edges)) if len(edges) else 0.0
+    base = _skin_level(values)
     peak = float(values.max(initial=0.0))
     if peak - base <= 1e-6:
         return None
@@ -201,13 +208,9 @@ def outer_half_maximum_width(profile: Profile) -> float | None:
     first, last = int(above[0]), int(above[-1])
     if first == 0 or last == len(values) - 1:
         return None
-
-    def cross(i: int, j: int) -> float:
-        vi, vj = values[i], values[j]
-        fraction = (half - vi) / (vj - vi) if vj != vi else 0.0
-        return float(offsets[i] + fraction * (offsets[j] - offsets[i]))
-
-    return cross(last, last + 1) - cross(first - 1, first)
+    return _crossing(offsets, values, last, last + 1, half) - _crossing(
+        offsets, values, first - 1, first, half
+    )
 
 
 def _linear_part(shape_values: np.ndarray, values: np.ndarray) -> tuple[float, float]:
