@@ -70,7 +70,7 @@ import numpy as np
 from mesoclinic.core.progress import progress
 from mesoclinic.trichoscopy import evaluate, synth
 from mesoclinic.trichoscopy.analysis import VERSION, analyze
-from mesoclinic.trichoscopy.cli import count_cv, peak_memory_mb, timed_analyze
+from mesoclinic.trichoscopy.evaluate import count_cv, peak_memory_mb, timed_analyze
 
 HELD_BACK_SEED_OFFSET = 100_000
 

@@ -24,13 +24,11 @@ import math
 import os
 import sys
 import time
-import tracemalloc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from . import calibration, corrections, evaluate, imageio, synth
@@ -485,44 +483,6 @@ def _truth_files(directory: Path) -> list[_Truth]:
     return found
 
 
-def timed_analyze(image: np.ndarray, um_per_px: float) -> tuple[Result, float]:
-    """``analyze`` and its wall time in seconds (``time.perf_counter``)."""
-    started = time.perf_counter()
-    result = analyze(image, um_per_px)
-    return result, time.perf_counter() - started
-
-
-def peak_memory_mb(image: np.ndarray, um_per_px: float) -> float:
-    """The peak memory (MB) ``analyze`` allocates on this image, traced by ``tracemalloc``.
-
-    numpy reports its array buffers to tracemalloc, so the peak includes every image-sized
-    array. Tracing slows the analysis 1.5 to 4 times, so this is a run of its own, never
-    the timed one.
-    """
-    tracing = tracemalloc.is_tracing()
-    if not tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    base, _ = tracemalloc.get_traced_memory()
-    try:
-        analyze(image, um_per_px)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        if not tracing:
-            tracemalloc.stop()
-    return (peak - base) / 1e6
-
-
-def count_cv(counts: Sequence[int]) -> float:
-    """Coefficient of variation (%) of repeated counts: sample SD over mean."""
-    if len(counts) < 2:
-        return math.nan
-    mean = float(np.mean(counts))
-    if mean == 0:
-        return 0.0
-    return 100.0 * float(np.std(counts, ddof=1)) / mean
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     from mesoclinic.core.progress import progress
 
@@ -540,10 +500,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         # The calibration, as a clinic would supply it: the only thing of the truth the
         # analysis is given.
         um_per_px = float(data["um_per_px"])
-        result, seconds = timed_analyze(image, um_per_px)
+        result, seconds = evaluate.timed_analyze(image, um_per_px)
         group_images = images.setdefault(truth.group, [])
         traced = len(group_images) < args.memory_images
-        peak_mb = peak_memory_mb(image, um_per_px) if traced else 0.0
+        peak_mb = evaluate.peak_memory_mb(image, um_per_px) if traced else 0.0
         scored = evaluate.score(result, scene, seconds=seconds, peak_mb=peak_mb)
         summary = summaries.setdefault(truth.group, evaluate.Summary(truth.group))
         tiers[truth.group] = truth.tier
@@ -567,7 +527,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                         "(written by another version of the generator?); --repeat needs the same."
                     )
                 counts.append(analyze(again.image, again.scene.um_per_px).count)
-            cv = count_cv(counts)
+            cv = evaluate.count_cv(counts)
             summary.repeat_cvs.append(cv)
             entry["repeat_counts"] = counts
             entry["repeat_cv_percent"] = round(cv, 2)
