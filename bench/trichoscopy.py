@@ -31,6 +31,8 @@ is the stricter measure. Memory: the peak that ``tracemalloc`` traces during ``a
 measured in a second, untimed run of the same image; memory is dominated by the
 image-sized arrays, which are the same size for every image. The process's peak resident
 set (``resource.getrusage``, generation and Python included) is printed once at the end.
+Overlay: the wall time of ``render_overlay`` (every hair outlined and numbered) on each
+image's result, as the median and the maximum over all sets.
 
 Repeatability: the first ``--repeat-scenes`` (default 10) scenes of each set are rendered
 again ``--repeat`` (default 4) times with new lighting, blur, noise, glare and JPEG
@@ -71,6 +73,7 @@ from mesoclinic.core.progress import progress
 from mesoclinic.trichoscopy import evaluate, synth
 from mesoclinic.trichoscopy.analysis import VERSION, analyze
 from mesoclinic.trichoscopy.evaluate import count_cv, peak_memory_mb, timed_analyze
+from mesoclinic.trichoscopy.overlay import render_overlay
 
 HELD_BACK_SEED_OFFSET = 100_000
 
@@ -82,6 +85,7 @@ class SetRun:
     seeds: list[int]
     summary: evaluate.Summary
     generate_seconds: list[float] = field(default_factory=list)
+    overlay_seconds: list[float] = field(default_factory=list)
     per_image: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -153,6 +157,9 @@ def run_set(tier: str, held_back: bool, args: argparse.Namespace) -> SetRun:
         result, seconds = timed_analyze(sample.image, um_per_px)
         peak_mb = peak_memory_mb(sample.image, um_per_px) if index < args.memory_images else 0.0
         scored = evaluate.score(result, sample.scene, seconds=seconds, peak_mb=peak_mb)
+        started = time.perf_counter()
+        render_overlay(sample.image, result)
+        run.overlay_seconds.append(time.perf_counter() - started)
         run.summary.images.append(scored)
         entry: dict[str, Any] = {"seed": seed, **scored.as_json()}
         if index >= args.memory_images:
@@ -274,6 +281,11 @@ def main() -> None:
         f"\nimage generation (not in the analysis times): {len(generated)} images, "
         f"{sum(generated):.1f} s in all, median {np.median(generated):.2f} s per image"
     )
+    overlays = [s for run in runs for s in run.overlay_seconds]
+    print(
+        f"overlay drawing (render_overlay, every hair outlined and numbered): median "
+        f"{np.median(overlays):.3f} s, max {max(overlays):.3f} s per image"
+    )
     print(f"process peak RSS (generation and Python included): {peak_rss_mb:.0f} MB")
     print(
         f"load average (1 min) of this machine: {load_before:.2f} before, {load_after:.2f} "
@@ -306,6 +318,7 @@ def main() -> None:
                     "set": run.label,
                     "seconds_max": round(run.max_seconds, 3),
                     "generate_seconds": round(sum(run.generate_seconds), 2),
+                    "overlay_seconds_median": round(float(np.median(run.overlay_seconds)), 3),
                     "misses": run.misses,
                     "per_image": run.per_image,
                 }

@@ -2,7 +2,6 @@
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -208,10 +207,8 @@ def test_a_20000_by_20000_image_is_refused_before_decoding(monkeypatch):
     data = _png_declaring(20_000, 20_000)
     assert len(data) < 1000
     _forbid_decoding(monkeypatch)
-    started = time.perf_counter()
     with pytest.raises(ImageRejected, match=r"400 megapixels.*at most 24 megapixels"):
         load_image(data)
-    assert time.perf_counter() - started < 0.5
 
 
 def test_an_image_just_over_the_limit_is_refused_with_its_size_before_decoding(monkeypatch):

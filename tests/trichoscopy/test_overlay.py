@@ -1,7 +1,6 @@
 """The overlay the practitioner checks an analysis with."""
 
 import io
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -228,7 +227,8 @@ def test_overlay_png_is_a_png_of_the_same_size():
         assert picture.size == (640, 480)
 
 
-def test_drawing_60_hairs_on_a_1280x960_image_is_fast():
+def test_every_one_of_60_hairs_on_a_1280x960_image_is_drawn():
+    # How long drawing takes is measured by bench/trichoscopy.py, not asserted here.
     rng = np.random.default_rng(0)
     hairs = []
     for number in range(1, 61):
@@ -247,9 +247,9 @@ def test_drawing_60_hairs_on_a_1280x960_image_is_fast():
     shape = (960, 1280)
     result = _result(*hairs, shape=shape, roi=Roi.rect(39.5, 39.5, 1200, 880))
     image = np.full((*shape, 3), SKIN, dtype=np.uint8)
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        render_overlay(image, result)
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.3
+    picture = np.asarray(render_overlay(image, result))
+    assert picture.shape == (*shape, 3)
+    changed = np.any(picture != SKIN, axis=-1)
+    for hair in hairs:
+        x, y = hair.centreline_px[6]
+        assert changed[round(y), round(x)], f"hair {hair.id} is not drawn"
