@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 from mesoclinic.trichoscopy import analyze, synth
 from mesoclinic.trichoscopy.errors import CalibrationError, ImageRejected, RegionError
 from mesoclinic.trichoscopy.evaluate import score
+from mesoclinic.trichoscopy.geometry import densify
 from mesoclinic.trichoscopy.result import Roi
 
 from .conftest import Shaft, clean_look
@@ -146,6 +148,51 @@ def test_a_hair_whose_exit_lies_beyond_the_edge_is_drawn_but_not_counted(draw):
     result = analyze(image, scene.um_per_px)
     assert result.count == 1
     assert len(result.hairs) == 2
+
+
+@pytest.mark.parametrize("beyond_px", [8, 9, 12])
+def test_a_hair_whose_opening_shows_at_the_edge_but_lies_beyond_it_is_not_counted(
+    draw, beyond_px
+):
+    # The opening's rim reaches into the image, but the shaft crosses the edge at full
+    # width: it started outside. (Square to the edge, the opening's disc can still split
+    # off a piece of its own there; see docs/status.md.)
+    image, scene = draw([Shaft(-beyond_px, 180, 15), Shaft(240, 80, 90)])
+    assert scene.count == 1
+    result = analyze(image, scene.um_per_px)
+    assert len(result.hairs) == 2
+    assert result.count == 1
+
+
+@pytest.mark.parametrize("slant_deg", [28, 30])
+def test_a_hair_ending_on_the_side_of_another_is_not_carried_onto_it(draw, slant_deg):
+    image, scene = draw(
+        [
+            Shaft(40, 200, 0, length_um=1600),
+            Shaft(100, 100, slant_deg, length_um=100 / math.sin(math.radians(slant_deg)) * 4),
+        ]
+    )
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 2
+    assert score(result, scene).true_positives == 2
+
+
+def test_hairs_sharing_a_stem_each_keep_to_their_own_shaft_along_it(draw):
+    # Six degrees apart, the two shafts lie side by side for half their length; the
+    # skeleton runs between them there, but each hair's line must lie on its own shaft.
+    image, scene = draw([Shaft(100, 180, -3, length_um=1200), Shaft(100, 180, 3, length_um=1200)])
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 2
+    tolerance = 2.0 + 0.15 * 65 / scene.um_per_px  # the scoring's centreline tolerance
+    for hair in result.hairs:
+        found = densify(np.asarray(hair.centreline_px))
+        on_line = [
+            float(
+                np.mean(cKDTree(densify(np.asarray(t.centreline_px))).query(found)[0] <= tolerance)
+            )
+            for t in scene.hairs
+        ]
+        assert max(on_line) >= 0.85
 
 
 def test_hairs_leaving_one_opening_form_one_follicular_unit(draw):
@@ -369,7 +416,7 @@ GOLDEN = [
     (11, "easy", 26, 26, 1, 3.0),
     (12, "easy", 19, 19, 0, 3.0),
     (14, "medium", 11, 11, 1, 4.0),
-    (16, "hard", 70, 73, 8, 6.5),
+    (16, "hard", 69, 73, 8, 6.5),
 ]
 
 

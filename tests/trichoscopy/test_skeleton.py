@@ -75,3 +75,29 @@ def test_short_spurs_are_pruned_and_long_branches_kept():
     graph = build_graph(pruned)
     assert len(graph.nodes) == 0
     assert len(graph.branches) == 1
+
+
+def test_a_shape_whose_every_branch_is_short_keeps_its_longest_one():
+    # A shaft's stub inside its opening's wide dark disc: every branch is shorter than the
+    # disc's half width, yet the shape must not vanish before it is judged.
+    skeleton = _canvas()
+    skeleton[40, 40:61] = True  # 20 px towards the edge: the stub
+    skeleton[31:40, 40] = True  # two short arms from the junction at (40, 40)
+    skeleton[41:48, 40] = True
+    half_width = np.full(skeleton.shape, 25.0)
+    graph = build_graph(prune_spurs(skeleton, half_width))
+    assert len(graph.branches) == 1
+    assert graph.branches[0].length >= 19
+
+
+def test_a_chain_may_stop_where_a_branch_meets_another_hair_at_a_slant():
+    skeleton = _canvas(100, 200)
+    skeleton[70, 10:190] = True  # one hair, straight through
+    for step in range(50):  # another ending on its side at about 30 degrees
+        skeleton[70 - step // 2, 100 - step] = True
+    paths = hair_paths(build_graph(skeleton), width_px=3.0)
+    assert len(paths) == 2
+    slanted = [path for path in paths if path.points[:, 1].min() < 60]
+    (path,) = slanted
+    # It ends at the junction instead of turning onto the straight hair's arm.
+    assert path.points[:, 0].max() <= 101

@@ -60,7 +60,7 @@ MIN_PX_PER_30UM = 5.0
 # How far a follicle opening's disc reaches beyond a shaft's edge (generous).
 OPENING_REACH_UM = 50.0
 # A band this much wider on one stretch than on the rest holds a second shaft there.
-OVERLAP_WIDTH_RATIO = 1.45
+OVERLAP_WIDTH_RATIO = 1.3
 # A profile this much wider than the widest shaft is two shafts touching side by side.
 PAIR_WIDTH_UM = 105.0
 
@@ -74,6 +74,7 @@ class _Candidate:
     end_node: int | None
     pair: bool
     overlap: np.ndarray | None = None  # part of the path where a second shaft lies along it
+    shared: np.ndarray | None = None  # per point: on a stretch another hair runs along too
 
 
 def _background(rgb: np.ndarray, window_px: float) -> np.ndarray:
@@ -326,6 +327,108 @@ def _overlap_step(
     return best[1], best[2]
 
 
+def _off_the_stem(
+    points: np.ndarray, shared: np.ndarray, half_width: np.ndarray, width_px: float
+) -> np.ndarray:
+    """The centreline moved off the middle of a band it shares with another hair, to its
+    own side of the band.
+
+    Where two hairs leave one opening at a small angle they lie side by side in one band,
+    and the skeleton runs down the band's middle, between them. Each hair's own axis lies
+    half its width in from the band's edge on the side its unshared part leaves towards
+    (the band's half width is the distance to its edge from the middle). A stretch whose
+    two unshared neighbours leave towards opposite sides (a shallow crossing) is kept.
+    """
+    n = len(points)
+    if n < 3 or not shared.any():
+        return points
+    out = points.copy()
+    tangent = profiles.tangents(points)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    rows = np.clip(points[:, 1].round().astype(int), 0, half_width.shape[0] - 1)
+    cols = np.clip(points[:, 0].round().astype(int), 0, half_width.shape[1] - 1)
+    band = half_width[rows, cols]
+    reach = max(3, round(3 * width_px))
+    labels, count = ndimage.label(shared)
+    for label in range(1, count + 1):
+        run = np.nonzero(labels == label)[0]
+        first, last = int(run[0]), int(run[-1])
+        direction = points[last] - points[first]
+        norm = float(np.hypot(*direction))
+        if norm < 1.0:
+            continue
+        sides = []
+        # The unshared neighbour on each side of the run: where it heads, off the run's line.
+        for anchor, beyond in ((last, min(n - 1, last + reach)), (first, max(0, first - reach))):
+            if beyond == anchor:
+                continue
+            away = points[beyond] - points[anchor]
+            cross = float(direction[0] * away[1] - direction[1] * away[0]) / norm
+            if abs(cross) >= 0.5:
+                sides.append(1.0 if cross > 0 else -1.0)
+        if not sides or min(sides) != max(sides):
+            continue
+        offset = np.clip(band[run] - width_px / 2, 0.0, width_px / 2)
+        # The distance map steps by whole pixels; a running median steadies it.
+        span = max(1, round(width_px)) | 1
+        offset = ndimage.median_filter(offset, size=span, mode="nearest")
+        out[run] = points[run] + sides[0] * normal[run] * offset[:, None]
+    return out
+
+
+def _shaft_runs_out(
+    contrast: np.ndarray, points: np.ndarray, side: int, width_px: float, core: float
+) -> bool:
+    """Whether the shaft leaves the image at full width at its ``side`` end.
+
+    A shaft whose start lies inside the image ends there in a round cap, so the image edge
+    cuts at most the cap, narrower than the shaft; a shaft cut by the edge crosses it at
+    full width. The width where the axis meets the edge is read on the shaft's dark core
+    (``core``: half the shaft's own contrast), so that the paler opening around it does
+    not count, and corrected for the angle at which the shaft meets the edge.
+    """
+    height, width = contrast.shape
+    if len(points) < 2:
+        return False
+    end = points[0] if side == 0 else points[-1]
+    inner = points[min(len(points) - 1, 6)] if side == 0 else points[max(0, len(points) - 7)]
+    direction = end - inner
+    norm = float(np.hypot(*direction))
+    if norm < 1e-9:
+        return False
+    direction = direction / norm
+    # The edge nearest the end, as (axis of the coordinate it fixes, its value).
+    gaps = [(end[0], 0, 0.0), (width - 1 - end[0], 0, width - 1.0)]
+    gaps += [(end[1], 1, 0.0), (height - 1 - end[1], 1, height - 1.0)]
+    _gap, axis, value = min(gaps)
+    along = direction[axis] if value > 0 else -direction[axis]
+    if along < 0.2:  # running along the edge, not into it: the width there says nothing
+        return False
+    t = (value - end[axis]) / direction[axis]
+    if t > 2 * width_px:
+        return False
+    meet = end + t * direction
+    reach = math.ceil(1.5 * width_px / along) + 2
+    other = 1 - axis
+    centre = round(float(meet[other]))
+    limit = width if other == 0 else height
+    lo, hi = max(0, centre - reach), min(limit, centre + reach + 1)
+    if lo >= hi:
+        return False
+    line = contrast[round(value), lo:hi] if axis == 1 else contrast[lo:hi, round(value)]
+    dark = line >= core
+    start = min(max(centre - lo, 0), len(dark) - 1)
+    if not dark[start]:
+        return False
+    left = start
+    while left > 0 and dark[left - 1]:
+        left -= 1
+    right = start
+    while right < len(dark) - 1 and dark[right + 1]:
+        right += 1
+    return (right - left + 1) * along >= 0.75 * width_px
+
+
 def _near_border(point: np.ndarray, shape: tuple[int, int], margin_px: float) -> bool:
     return bool(
         point[0] < margin_px
@@ -475,7 +578,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             half_span_px=max(2.5 * local, local / 2 + 6),
             align_within_px=max(2.0, 0.75 * local),
         )
-        measured.append((start_node, end_node, points, local, profile, bool(shared.any())))
+        measured.append((start_node, end_node, points, local, profile, shared))
 
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
     sigmas = []
@@ -500,7 +603,8 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
 
     candidates: list[_Candidate] = []
     contrasts = []
-    for start_node, end_node, points, local, profile, has_shared in measured:
+    for start_node, end_node, points, local, profile, shared in measured:
+        has_shared = bool(shared.any())
         length_px = polyline_length(points) + local
         touches_border = _near_border(points[0], shape, local / 2 + 3) or _near_border(
             points[-1], shape, local / 2 + 3
@@ -552,6 +656,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 end_node=end_node,
                 pair=pair,
                 overlap=overlap,
+                shared=shared if has_shared else None,
             )
         )
     if contrasts and float(np.median(contrasts)) < 0.12:
@@ -577,7 +682,18 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             for pair in ((points[0], points[inward]), (points[-1], points[-1 - inward]))
         ]
         if at_edge[0] and at_edge[1]:
-            exit_index, seen = 0, False
+            # A short piece between two edges: a hair cut twice, or one that leaves the image
+            # just after leaving its opening. It is the latter only where an opening shows
+            # at one end, the shaft does not run out of the image there, and it does at the
+            # other end (a piece lying along the edge does neither).
+            exit_index = 0 if scores[0] >= scores[1] else 1
+            core = 0.5 * candidate.contrast
+            seen = (
+                scores[exit_index] > skin_level + max(2.0 * spread, 0.02)
+                and scores[exit_index] > scores[1 - exit_index] + 0.01
+                and not _shaft_runs_out(contrast, points, exit_index, w, core)
+                and _shaft_runs_out(contrast, points, 1 - exit_index, w, core)
+            )
         elif at_edge[0] or at_edge[1]:
             inner = 1 if at_edge[0] else 0
             threshold = skin_level + max(2.0 * spread, 0.02)
@@ -588,7 +704,12 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             # Part of an opening at the edge lies outside the image, so less is asked of it;
             # it must still stand out from the skin and from the other end.
             if edge > skin_level + max(1.5 * spread, 0.01) and edge > scores[inner] + 0.01:
-                exit_index, seen = 1 - inner, True
+                # The opening shows, but the shaft itself may run on out of the image: then
+                # its start, and so the opening's centre, lies beyond the edge.
+                exit_index = 1 - inner
+                seen = not _shaft_runs_out(
+                    contrast, points, exit_index, w, 0.5 * candidate.contrast
+                )
             else:
                 exit_index, seen = inner, scores[inner] > threshold
         else:
@@ -607,6 +728,9 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 exits.append(start)
         else:
             width_um = None if candidate.width_px is None else candidate.width_px * scale
+            if candidate.shared is not None and candidate.width_px is not None:
+                shared = candidate.shared if exit_index == 0 else candidate.shared[::-1]
+                ordered = _off_the_stem(ordered, shared, half_width, candidate.width_px)
             hairs.append(_hair(len(hairs) + 1, ordered, width_um, exit_point, seen, region, shape))
             exits.append(exit_point)
         if candidate.overlap is not None:

@@ -29,6 +29,8 @@ STUB_WIDTHS = 1.5
 # search bounded on dense clumps and pathological skeletons.
 MAX_CHAINS_PER_START = 400
 MAX_CHAINS = 20_000
+# Ending a chain at a junction it could continue through weighs like a turn of this much.
+STOP_TURN_DEG = 20.0
 # A spur from the axis to the corner of a square-cut end is about 1.4 half widths long.
 SPUR_REACH = 1.6
 
@@ -182,6 +184,10 @@ def prune_spurs(skeleton: np.ndarray, half_width: np.ndarray, rounds: int = 2) -
     skeleton = skeleton.copy()
     for _ in range(rounds):
         graph = build_graph(skeleton)
+        components, _count = ndimage.label(skeleton, structure=EIGHT)
+        before = skeleton.copy()
+        # The longest spur of each component: kept if pruning would leave it no skeleton.
+        longest: dict[int, tuple[float, Branch]] = {}
         changed = False
         for branch in graph.branches:
             free = [side for side, node in enumerate(branch.ends) if node is None]
@@ -194,8 +200,21 @@ def prune_spurs(skeleton: np.ndarray, half_width: np.ndarray, rounds: int = 2) -
                 for x, y in inner:
                     skeleton[round(y), round(x)] = False
                 changed = True
+                tip = branch.end_point(free[0])
+                label = int(components[round(tip[1]), round(tip[0])])
+                if label and (label not in longest or branch.length > longest[label][0]):
+                    longest[label] = (branch.length, branch)
         if not changed:
             break
+        # A shape whose every branch is short (a stub of hair cut by the image edge, inside
+        # its opening's dark disc) keeps its longest one: whether it is a hair is judged
+        # later, from its length, width and colour, rather than lost here unseen.
+        remaining = np.bincount(components[skeleton], minlength=_count + 1)
+        for label, (length, branch) in longest.items():
+            # What is left of it is at most the junction it hung from.
+            if remaining[label] < max(4.0, 0.25 * length):
+                for x, y in branch.points:
+                    skeleton[round(y), round(x)] = before[round(y), round(x)]
         # Removing a spur can leave a junction pixel with a stub; thin again.
         skeleton = skeletonize(skeleton)
     return skeleton
@@ -285,11 +304,13 @@ def hair_paths(
                     options.append((turn, b2, s2))
             continues[(b1, s1)] = sorted(options, key=lambda option: abs(option[0]))
 
-    Candidate = tuple[tuple[tuple[int, int], ...], float, float]  # chain, net turn, sharpest
+    # chain, net turn, sharpest turn, and whether it stops at a junction it could go through
+    Candidate = tuple[tuple[tuple[int, int], ...], float, float, bool]
     candidates: list[Candidate] = []
 
     def walk_from(start: tuple[int, int]) -> None:
-        """Every maximal chain from ``start``, depth first with an explicit stack."""
+        """Every maximal chain from ``start``, depth first with an explicit stack, and at
+        each junction it could go through, the chain that stops there."""
         found = 0
         stack: list[tuple[tuple[tuple[int, int], ...], float, float]] = [((start,), 0.0, 0.0)]
         while stack and found < MAX_CHAINS_PER_START and len(candidates) < MAX_CHAINS:
@@ -301,9 +322,14 @@ def hair_paths(
             if ends_of[index][exit_side] is not None:
                 options = [o for o in continues.get((index, exit_side), []) if o[1] not in visited]
             if not options:
-                candidates.append((chain, net, sharpest))
+                candidates.append((chain, net, sharpest, False))
                 found += 1
                 continue
+            # A hair may end on another one (its tip lying on it, or leaving from under it):
+            # stopping is weighed like a turn of STOP_TURN_DEG, so a hair is not carried
+            # round a corner onto its neighbour, but one bending gently through stays whole.
+            candidates.append((chain, net, sharpest, True))
+            found += 1
             for turn, next_index, next_side in reversed(options):
                 stack.append(
                     ((*chain, (next_index, next_side)), net + turn, max(sharpest, abs(turn)))
@@ -315,21 +341,23 @@ def hair_paths(
             if ends_of[branch.index][side] is None or not continues.get((branch.index, side)):
                 walk_from((branch.index, side))
     # Loops of branches with no free end (a ring of hairs) are picked up from any branch.
-    covered_any = {i for chain, _, _ in candidates for i, _ in chain}
+    covered_any = {i for chain, *_ in candidates for i, _ in chain}
     for branch in live:
         if branch.index not in covered_any:
             before = len(candidates)
             walk_from((branch.index, 0))
-            covered_any |= {i for chain, _, _ in candidates[before:] for i, _ in chain}
+            covered_any |= {i for chain, *_ in candidates[before:] for i, _ in chain}
 
     def weight(item: Candidate) -> tuple[float, float, float]:
-        chain, net, sharpest = item
+        chain, net, sharpest, stops = item
+        if stops:
+            net, sharpest = abs(net) + STOP_TURN_DEG, max(sharpest, STOP_TURN_DEG)
         return (round(abs(net) / 5.0), round(sharpest / 5.0), -sum(length_of[i] for i, _ in chain))
 
     kept: list[tuple[tuple[tuple[int, int], ...], float]] = []
     covered: set[int] = set()
     seen_keys: set[tuple[tuple[int, int], ...]] = set()
-    for chain, _net, sharpest in sorted(candidates, key=weight):
+    for chain, _net, sharpest, _stops in sorted(candidates, key=weight):
         reverse = tuple((i, 1 - d) for i, d in reversed(chain))
         if chain in seen_keys or reverse in seen_keys:
             continue
