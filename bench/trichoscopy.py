@@ -31,8 +31,10 @@ is the stricter measure. Memory: the peak that ``tracemalloc`` traces during ``a
 measured in a second, untimed run of the same image; memory is dominated by the
 image-sized arrays, which are the same size for every image. The process's peak resident
 set (``resource.getrusage``, generation and Python included) is printed once at the end.
-Overlay: the wall time of ``render_overlay`` (every hair outlined and numbered) on each
-image's result, as the median and the maximum over all sets.
+Large images: ``--large-images`` (default 1; 0 with ``--quick``) 4000x3000 medium-tier
+images, timed and traced the same way (the budget is for 1280x960; 4000x3000 is the largest
+size the issue names). Overlay: the wall time of ``render_overlay`` (every hair outlined and
+numbered) on each image's result, as the median and the maximum over all sets.
 
 Repeatability: the first ``--repeat-scenes`` (default 10) scenes of each set are rendered
 again ``--repeat`` (default 4) times with new lighting, blur, noise, glare and JPEG
@@ -111,6 +113,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--memory-images", type=int, default=5, help="images of each set traced for memory"
     )
+    parser.add_argument(
+        "--large-images", type=int, default=1, help="4000x3000 medium images timed and traced"
+    )
     parser.add_argument("--tiers", default="easy,medium,hard", help="comma-separated tiers")
     parser.add_argument(
         "--seed-base",
@@ -124,12 +129,19 @@ def arguments() -> argparse.Namespace:
     args = parser.parse_args()
     if args.quick:
         args.images, args.repeat, args.repeat_scenes, args.memory_images = 3, 1, 3, 1
+        args.large_images = 0
     args.tiers = [tier.strip() for tier in args.tiers.split(",") if tier.strip()]
     unknown = [tier for tier in args.tiers if tier not in synth.TIERS]
     if unknown:
         parser.error(f"unknown tier(s) {', '.join(unknown)}: choose from {', '.join(synth.TIERS)}")
-    if args.images < 1 or min(args.repeat, args.repeat_scenes, args.memory_images) < 0:
-        parser.error("--images must be at least 1; --repeat, --repeat-scenes, --memory-images 0+")
+    if (
+        args.images < 1
+        or min(args.repeat, args.repeat_scenes, args.memory_images, args.large_images) < 0
+    ):
+        parser.error(
+            "--images must be at least 1; --repeat, --repeat-scenes, --memory-images and "
+            "--large-images 0 or more"
+        )
     return args
 
 
@@ -177,6 +189,32 @@ def run_set(tier: str, held_back: bool, args: argparse.Namespace) -> SetRun:
             entry["repeat_cv_percent"] = round(cv, 2)
         run.per_image.append(entry)
     return run
+
+
+LARGE_SIZE_PX = (3000, 4000)  # height, width: the largest image the issue names
+LARGE_SEED_OFFSET = 200_000
+
+
+def run_large(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Time and trace ``analyze`` on full-size 4000x3000 medium images (outside the budget,
+    which is for 1280x960, but what a clinic's camera may give)."""
+    out = []
+    for k in range(args.large_images):
+        seed = args.seed_base + LARGE_SEED_OFFSET + k
+        sample = synth.generate(seed, "medium", size_px=LARGE_SIZE_PX)
+        um_per_px = sample.scene.um_per_px
+        result, seconds = timed_analyze(sample.image, um_per_px)
+        peak_mb = peak_memory_mb(sample.image, um_per_px)
+        out.append(
+            {
+                "seed": seed,
+                "seconds": round(seconds, 2),
+                "peak_mb": round(peak_mb, 1),
+                "true_count": sample.scene.count,
+                "detected_count": result.count,
+            }
+        )
+    return out
 
 
 COLUMNS = (
@@ -264,6 +302,7 @@ def main() -> None:
     )
     load_before = os.getloadavg()[0]
     runs = [run_set(tier, held_back, args) for tier in args.tiers for held_back in (False, True)]
+    large = run_large(args)
     load_after = os.getloadavg()[0]
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
     if sys.platform == "darwin":
@@ -281,6 +320,12 @@ def main() -> None:
         f"\nimage generation (not in the analysis times): {len(generated)} images, "
         f"{sum(generated):.1f} s in all, median {np.median(generated):.2f} s per image"
     )
+    for entry in large:
+        print(
+            f"4000x3000 medium image (seed {entry['seed']}): {entry['seconds']:.1f} s, "
+            f"{entry['peak_mb']:.0f} MB traced; counted {entry['detected_count']} of "
+            f"{entry['true_count']} hairs"
+        )
     overlays = [s for run in runs for s in run.overlay_seconds]
     print(
         f"overlay drawing (render_overlay, every hair outlined and numbered): median "
@@ -324,6 +369,7 @@ def main() -> None:
                 }
                 for run in runs
             ],
+            "large_images": large,
             "peak_rss_mb": round(peak_rss_mb, 1),
             "load_average": [round(load_before, 2), round(load_after, 2)],
         }
