@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from skimage.morphology import skeletonize
 
@@ -101,3 +103,27 @@ def test_a_chain_may_stop_where_a_branch_meets_another_hair_at_a_slant():
     (path,) = slanted
     # It ends at the junction instead of turning onto the straight hair's arm.
     assert path.points[:, 0].max() <= 101
+
+
+def test_arms_leaving_a_stem_at_28_degrees_still_share_it():
+    skeleton = _canvas(100, 160)
+    skeleton[50, 10:80] = True  # the stem
+    for step in range(60):  # two arms at about +-28 degrees
+        skeleton[50 - round(step * 0.53), 80 + step] = True
+        skeleton[50 + round(step * 0.53), 80 + step] = True
+    paths = hair_paths(build_graph(skeleton), width_px=3.0)
+    assert len(paths) == 2
+    assert all(path.shared.any() for path in paths)
+
+
+def test_a_curved_hair_crossed_by_a_straight_one_stays_whole():
+    # A shaft 8 px wide curling on a 60 px radius turns more at the crossing than a
+    # chain's stop weighs; stopping there would count it twice.
+    skeleton = _canvas(160, 200)
+    skeleton[5:155, 100] = True  # straight, vertical
+    for x in range(45, 156):  # an arc of radius 60 px crossing it
+        y = 130 - math.sqrt(max(0.0, 60.0**2 - (x - 100) ** 2))
+        skeleton[round(y), x] = True
+    skeleton = skeletonize(skeleton)
+    paths = hair_paths(build_graph(skeleton), width_px=8.0)
+    assert len(paths) == 2

@@ -373,6 +373,10 @@ def _off_the_stem(
         span = max(1, round(width_px)) | 1
         offset = ndimage.median_filter(offset, size=span, mode="nearest")
         out[run] = points[run] + sides[0] * normal[run] * offset[:, None]
+    # Moved off a band at the image's edge, a point must not leave the image.
+    height, width = half_width.shape
+    out[:, 0] = np.clip(out[:, 0], -0.5, width - 0.5)
+    out[:, 1] = np.clip(out[:, 1], -0.5, height - 0.5)
     return out
 
 
@@ -397,14 +401,19 @@ def _shaft_runs_out(
     if norm < 1e-9:
         return False
     direction = direction / norm
-    # The edge nearest the end, as (axis of the coordinate it fixes, its value).
-    gaps = [(end[0], 0, 0.0), (width - 1 - end[0], 0, width - 1.0)]
-    gaps += [(end[1], 1, 0.0), (height - 1 - end[1], 1, height - 1.0)]
-    _gap, axis, value = min(gaps)
-    along = direction[axis] if value > 0 else -direction[axis]
+    # The edge the shaft heads into: the first one its axis meets going on from the end, as
+    # (distance, axis of the coordinate the edge fixes, its value). Ties go to the x edges,
+    # whichever way up the image is.
+    hits = []
+    for axis, limit in ((0, width - 1.0), (1, height - 1.0)):
+        step = float(direction[axis])
+        if abs(step) > 1e-9:
+            value = limit if step > 0 else 0.0
+            hits.append((max(0.0, (value - float(end[axis])) / step), axis, value))
+    t, axis, value = min(hits)
+    along = abs(float(direction[axis]))
     if along < 0.2:  # running along the edge, not into it: the width there says nothing
         return False
-    t = (value - end[axis]) / direction[axis]
     if t > 2 * width_px:
         return False
     meet = end + t * direction
@@ -702,14 +711,12 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             # opening shows; else the exit lies beyond the edge.
             edge = scores[1 - inner]
             # Part of an opening at the edge lies outside the image, so less is asked of it;
-            # it must still stand out from the skin and from the other end.
+            # it must still stand out from the skin and from the other end. Such an opening
+            # may be centred a little inside the edge or a little beyond it; counting it
+            # whenever it shows errs both ways alike, as hairs leaving an opening just inside
+            # the edge straight out of the image are missed (docs/decisions/0006).
             if edge > skin_level + max(1.5 * spread, 0.01) and edge > scores[inner] + 0.01:
-                # The opening shows, but the shaft itself may run on out of the image: then
-                # its start, and so the opening's centre, lies beyond the edge.
-                exit_index = 1 - inner
-                seen = not _shaft_runs_out(
-                    contrast, points, exit_index, w, 0.5 * candidate.contrast
-                )
+                exit_index, seen = 1 - inner, True
             else:
                 exit_index, seen = inner, scores[inner] > threshold
         else:

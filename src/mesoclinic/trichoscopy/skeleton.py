@@ -179,15 +179,14 @@ def prune_spurs(skeleton: np.ndarray, half_width: np.ndarray, rounds: int = 2) -
     A branch with a free end and a junction end is a spur when it is hardly longer than the
     shape's half width at the junction (``half_width``, the distance transform): such a
     branch runs from the axis out to a bump or a square-cut corner of the outline. A real
-    hair leaving a junction runs on well beyond that.
+    hair leaving a junction runs on well beyond that. A shape that pruning would leave with
+    next to nothing keeps its longest spur.
     """
     skeleton = skeleton.copy()
     for _ in range(rounds):
         graph = build_graph(skeleton)
-        components, _count = ndimage.label(skeleton, structure=EIGHT)
         before = skeleton.copy()
-        # The longest spur of each component: kept if pruning would leave it no skeleton.
-        longest: dict[int, tuple[float, Branch]] = {}
+        pruned: list[tuple[Branch, np.ndarray]] = []  # each spur removed, with its free tip
         changed = False
         for branch in graph.branches:
             free = [side for side, node in enumerate(branch.ends) if node is None]
@@ -200,16 +199,19 @@ def prune_spurs(skeleton: np.ndarray, half_width: np.ndarray, rounds: int = 2) -
                 for x, y in inner:
                     skeleton[round(y), round(x)] = False
                 changed = True
-                tip = branch.end_point(free[0])
-                label = int(components[round(tip[1]), round(tip[0])])
-                if label and (label not in longest or branch.length > longest[label][0]):
-                    longest[label] = (branch.length, branch)
+                pruned.append((branch, branch.end_point(free[0])))
         if not changed:
             break
         # A shape whose every branch is short (a stub of hair cut by the image edge, inside
         # its opening's dark disc) keeps its longest one: whether it is a hair is judged
         # later, from its length, width and colour, rather than lost here unseen.
-        remaining = np.bincount(components[skeleton], minlength=_count + 1)
+        components, count = ndimage.label(before, structure=EIGHT)
+        longest: dict[int, tuple[float, Branch]] = {}
+        for branch, tip in pruned:
+            label = int(components[round(tip[1]), round(tip[0])])
+            if label and (label not in longest or branch.length > longest[label][0]):
+                longest[label] = (branch.length, branch)
+        remaining = np.bincount(components[skeleton], minlength=count + 1)
         for label, (length, branch) in longest.items():
             # What is left of it is at most the junction it hung from.
             if remaining[label] < max(4.0, 0.25 * length):
@@ -256,8 +258,11 @@ def hair_paths(
     junctions (so at a crossing the straight-through pairings come before the swapped ones,
     whose turns add up instead of cancelling), then of their sharpest turn, then longest
     first; one is kept only if it covers a branch no kept chain covers yet. Shared stems are
-    thus counted once per hair that uses them. The search is bounded: at most
-    ``MAX_CHAINS_PER_START`` chains from one start and ``MAX_CHAINS`` in all.
+    thus counted once per hair that uses them. A chain may also stop at a junction where
+    every branch it could turn into pairs more straightly with another one there (a T: a
+    hair ending on another's side); stopping weighs like a turn of ``STOP_TURN_DEG``. The
+    search is bounded: at most ``MAX_CHAINS_PER_START`` chains from one start and
+    ``MAX_CHAINS`` in all.
     """
     skip = 0.7 * width_px
     span = max(6.0, 2.5 * width_px)
@@ -303,6 +308,20 @@ def hair_paths(
                 if abs(turn) <= max_bend_deg:
                     options.append((turn, b2, s2))
             continues[(b1, s1)] = sorted(options, key=lambda option: abs(option[0]))
+    # Where a chain may stop although it could go on: every branch it could turn into goes
+    # on more straightly into another branch there, so that pair is a hair of its own.
+    may_stop = {
+        end
+        for end, options in continues.items()
+        if options
+        and all(
+            any(
+                other[1] != end[0] and abs(other[0]) + 5.0 < abs(turn)
+                for other in continues.get((b2, s2), [])
+            )
+            for turn, b2, s2 in options
+        )
+    }
 
     # chain, net turn, sharpest turn, and whether it stops at a junction it could go through
     Candidate = tuple[tuple[tuple[int, int], ...], float, float, bool]
@@ -328,8 +347,9 @@ def hair_paths(
             # A hair may end on another one (its tip lying on it, or leaving from under it):
             # stopping is weighed like a turn of STOP_TURN_DEG, so a hair is not carried
             # round a corner onto its neighbour, but one bending gently through stays whole.
-            candidates.append((chain, net, sharpest, True))
-            found += 1
+            # Not counted against the search's bound on chains from one start.
+            if (index, exit_side) in may_stop:
+                candidates.append((chain, net, sharpest, True))
             for turn, next_index, next_side in reversed(options):
                 stack.append(
                     ((*chain, (next_index, next_side)), net + turn, max(sharpest, abs(turn)))
