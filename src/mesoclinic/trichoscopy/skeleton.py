@@ -329,7 +329,7 @@ def hair_paths(
 
     def walk_from(start: tuple[int, int]) -> None:
         """Every maximal chain from ``start``, depth first with an explicit stack, and at
-        each junction it could go through, the chain that stops there."""
+        each T it could go through (``may_stop``), the chain that stops there."""
         found = 0
         stack: list[tuple[tuple[tuple[int, int], ...], float, float]] = [((start,), 0.0, 0.0)]
         while stack and found < MAX_CHAINS_PER_START and len(candidates) < MAX_CHAINS:
