@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from mesoclinic.trichoscopy import analyze, synth
 from mesoclinic.trichoscopy.errors import CalibrationError, ImageRejected, RegionError
-from mesoclinic.trichoscopy.evaluate import score
+from mesoclinic.trichoscopy.evaluate import TOLERANCE_PX, score
 from mesoclinic.trichoscopy.geometry import densify
 from mesoclinic.trichoscopy.result import Roi
 
@@ -169,7 +169,7 @@ def test_hairs_sharing_a_stem_each_keep_to_their_own_shaft_along_it(draw):
     image, scene = draw([Shaft(100, 180, -3, length_um=1200), Shaft(100, 180, 3, length_um=1200)])
     result = analyze(image, scene.um_per_px)
     assert result.count == 2
-    tolerance = 2.0 + 0.15 * 65 / scene.um_per_px  # the scoring's centreline tolerance
+    tolerance = TOLERANCE_PX + 0.15 * 65 / scene.um_per_px  # as the scoring has it
     matched = []
     for hair in result.hairs:
         found = densify(np.asarray(hair.centreline_px))

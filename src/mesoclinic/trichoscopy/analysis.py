@@ -236,17 +236,29 @@ def _ostium_score(
     return float(np.median(contrast[y0:y1, x0:x1][disk]))
 
 
+def _outward(points: np.ndarray, at_start: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """A path's end point and the unit direction it leaves the path by (over its last six
+    steps), or None for the direction where the path has none."""
+    end = points[0] if at_start else points[-1]
+    if len(points) < 2:
+        return end, None
+    inner = points[min(len(points) - 1, 6)] if at_start else points[max(0, len(points) - 7)]
+    direction = end - inner
+    norm = float(np.hypot(*direction))
+    return end, (direction / norm if norm > 1e-9 else None)
+
+
 def _extend(points: np.ndarray, distance_px: float, at_start: bool) -> np.ndarray:
     """The end point pushed ``distance_px`` further along the path's own direction."""
-    if len(points) < 2:
-        return points[0] if at_start else points[-1]
-    if at_start:
-        end, inner = points[0], points[min(len(points) - 1, 6)]
-    else:
-        end, inner = points[-1], points[max(0, len(points) - 7)]
-    direction = end - inner
-    norm = float(np.hypot(*direction)) or 1.0
-    return end + direction / norm * distance_px
+    end, direction = _outward(points, at_start)
+    return end if direction is None else end + direction * distance_px
+
+
+def _at(grid: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``grid``'s values at the pixels nearest ``points`` (x, y), clipped into the grid."""
+    rows = np.clip(points[:, 1].round().astype(int), 0, grid.shape[0] - 1)
+    cols = np.clip(points[:, 0].round().astype(int), 0, grid.shape[1] - 1)
+    return grid[rows, cols]
 
 
 def _split_at_kinks(
@@ -298,9 +310,7 @@ def _overlap_step(
     by a shaft's width and stays narrow: that step, held on both sides for well over a
     width, tells two hairs from one.
     """
-    rows = np.clip(points[:, 1].round().astype(int), 0, half_width.shape[0] - 1)
-    cols = np.clip(points[:, 0].round().astype(int), 0, half_width.shape[1] - 1)
-    widths = 2.0 * half_width[rows, cols]
+    widths = 2.0 * _at(half_width, points)
     n = len(widths)
     narrow = float(np.median(widths))
     hold = int(max(8.0, 3.0 * narrow))
@@ -345,9 +355,7 @@ def _off_the_stem(
     out = points.copy()
     tangent = profiles.tangents(points)
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
-    rows = np.clip(points[:, 1].round().astype(int), 0, half_width.shape[0] - 1)
-    cols = np.clip(points[:, 0].round().astype(int), 0, half_width.shape[1] - 1)
-    band = half_width[rows, cols]
+    band = _at(half_width, points)
     reach = max(3, round(3 * width_px))
     labels, count = ndimage.label(shared)
     for label in range(1, count + 1):
@@ -392,15 +400,9 @@ def _shaft_runs_out(
     not count, and corrected for the angle at which the shaft meets the edge.
     """
     height, width = contrast.shape
-    if len(points) < 2:
+    end, direction = _outward(points, at_start=side == 0)
+    if direction is None:
         return False
-    end = points[0] if side == 0 else points[-1]
-    inner = points[min(len(points) - 1, 6)] if side == 0 else points[max(0, len(points) - 7)]
-    direction = end - inner
-    norm = float(np.hypot(*direction))
-    if norm < 1e-9:
-        return False
-    direction = direction / norm
     # The edge the shaft heads into: the first one its axis meets going on from the end, as
     # (distance, axis of the coordinate the edge fixes, its value). Ties go to the x edges,
     # whichever way up the image is.
@@ -425,17 +427,11 @@ def _shaft_runs_out(
     if lo >= hi:
         return False
     line = contrast[round(value), lo:hi] if axis == 1 else contrast[lo:hi, round(value)]
-    dark = line >= core
-    start = min(max(centre - lo, 0), len(dark) - 1)
-    if not dark[start]:
+    runs, _count = ndimage.label(line >= core)
+    label = runs[min(max(centre - lo, 0), len(runs) - 1)]
+    if not label:
         return False
-    left = start
-    while left > 0 and dark[left - 1]:
-        left -= 1
-    right = start
-    while right < len(dark) - 1 and dark[right + 1]:
-        right += 1
-    return (right - left + 1) * along >= 0.75 * width_px
+    return int(np.count_nonzero(runs == label)) * along >= 0.75 * width_px
 
 
 def _near_border(point: np.ndarray, shape: tuple[int, int], margin_px: float) -> bool:
@@ -544,9 +540,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         if len(points) < 2:
             continue
         shared = np.interp(arc, arc_lengths(path.points), path.shared.astype(float)) > 0.5
-        rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
-        cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
-        local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
+        local = max(float(np.median(2 * _at(half_width, points))), 1.0)
         split = _split_at_kinks(points, local, nodes)
         for index, (start, stop) in enumerate(split):
             # Only the path's own ends keep its junctions; cut ends are free.
@@ -556,9 +550,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     for points, shared, start_node, end_node in pieces:
         if len(points) < 2:
             continue
-        rows = np.clip(points[:, 1].round().astype(int), 0, shape[0] - 1)
-        cols = np.clip(points[:, 0].round().astype(int), 0, shape[1] - 1)
-        local = max(float(np.median(2 * half_width[rows, cols])), 1.0)
+        local = max(float(np.median(2 * _at(half_width, points))), 1.0)
         arc_px = polyline_length(points)
         if arc_px > 3 * local and float(np.hypot(*(points[-1] - points[0]))) < 0.8 * arc_px:
             continue  # curled round on itself: an opening's rim or a flake, not a shaft
@@ -672,6 +664,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         flags.append("low_contrast")
 
     # Exits: the end leaving a follicle opening, i.e. with darker skin around it.
+    opening_shows = skin_level + max(2.0 * spread, 0.02)  # an opening's skin, in contrast
     hairs: list[Hair] = []
     exits: list[np.ndarray] = []
     for candidate in candidates:
@@ -698,14 +691,13 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             exit_index = 0 if scores[0] >= scores[1] else 1
             core = 0.5 * candidate.contrast
             seen = (
-                scores[exit_index] > skin_level + max(2.0 * spread, 0.02)
+                scores[exit_index] > opening_shows
                 and scores[exit_index] > scores[1 - exit_index] + 0.01
                 and not _shaft_runs_out(contrast, points, exit_index, w, core)
                 and _shaft_runs_out(contrast, points, 1 - exit_index, w, core)
             )
         elif at_edge[0] or at_edge[1]:
             inner = 1 if at_edge[0] else 0
-            threshold = skin_level + max(2.0 * spread, 0.02)
             # The end at the edge is the exit when its opening shows (it can be in view even
             # where the opening's rim touches the edge); else the end in view is, if its
             # opening shows; else the exit lies beyond the edge.
@@ -718,7 +710,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             if edge > skin_level + max(1.5 * spread, 0.01) and edge > scores[inner] + 0.01:
                 exit_index, seen = 1 - inner, True
             else:
-                exit_index, seen = inner, scores[inner] > threshold
+                exit_index, seen = inner, scores[inner] > opening_shows
         else:
             exit_index, seen = (0 if scores[0] >= scores[1] else 1), True
         ordered = points if exit_index == 0 else points[::-1]
