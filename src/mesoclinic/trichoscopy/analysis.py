@@ -43,7 +43,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
 
-VERSION = "1.1"
+VERSION = "1.2"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -61,6 +61,9 @@ MIN_PX_PER_30UM = 5.0
 OPENING_REACH_UM = 50.0
 # A band this much wider on one stretch than on the rest holds a second shaft there.
 OVERLAP_WIDTH_RATIO = 1.3
+# A band widening steadily to this many times its width at the other end holds two shafts
+# fanning out from one opening.
+FAN_WIDTH_RATIO = 1.35
 # A profile this much wider than the widest shaft is two shafts touching side by side.
 PAIR_WIDTH_UM = 105.0
 
@@ -337,6 +340,50 @@ def _overlap_step(
     return best[1], best[2]
 
 
+def _fan(
+    points: np.ndarray, half_width: np.ndarray, end_skip_px: float
+) -> tuple[bool, slice, float] | None:
+    """Whether the band widens steadily from one end to the other: whether the narrow end
+    is the path's start, the stretch of path indices nearest it (away from the end's
+    opening) where one shaft can best be measured, and by how many px the two shafts
+    stand apart there on average. ``None`` for a band that keeps its
+    width, or changes it in one step (``_overlap_step``'s case).
+
+    Two hairs leaving one opening a few degrees apart lie in one band that is one shaft
+    wide at the opening and widens with the distance from it; a single clipped shaft keeps
+    its width (it tapers only towards a tip it no longer has).
+    """
+    widths = 2.0 * _at(half_width, points)
+    n = len(widths)
+    shaft = float(np.percentile(widths, 25))
+    skip = int(0.5 * shaft + end_skip_px) + 2
+    inner = widths[skip : n - skip]
+    m = len(inner)
+    if m < max(16, 6 * shaft):
+        return None
+    index = np.arange(m, dtype=float)
+    slope, intercept = np.polyfit(index, inner, 1)
+    first, last = intercept, intercept + slope * (m - 1)
+    narrow, wide = min(first, last), max(first, last)
+    if narrow <= 1.0 or wide < FAN_WIDTH_RATIO * narrow:
+        return None
+    line_error = float(np.mean((inner - (intercept + slope * index)) ** 2))
+    # The best one-step fit: two constant stretches, split anywhere (cumulative sums).
+    total, squares = np.cumsum(inner), np.cumsum(inner**2)
+    cut = np.arange(1, m)
+    head = squares[cut - 1] - total[cut - 1] ** 2 / cut
+    tail = (squares[-1] - squares[cut - 1]) - (total[-1] - total[cut - 1]) ** 2 / (m - cut)
+    step_error = float(np.min(head + tail)) / m
+    if line_error >= step_error:
+        return None
+    narrow_first = bool(last > first)
+    third = max(3, m // 3)
+    near = slice(skip, skip + third) if narrow_first else slice(n - skip - third, n - skip)
+    # The shafts part by ``slope`` px per px along the path, so over that stretch the band
+    # is, on average, this much wider than one shaft.
+    return narrow_first, near, abs(float(slope)) * (skip + third / 2)
+
+
 def _off_the_stem(
     points: np.ndarray, shared: np.ndarray, half_width: np.ndarray, width_px: float
 ) -> np.ndarray:
@@ -386,6 +433,21 @@ def _off_the_stem(
     out[:, 0] = np.clip(out[:, 0], -0.5, width - 0.5)
     out[:, 1] = np.clip(out[:, 1], -0.5, height - 0.5)
     return out
+
+
+def _pair_offsets(points: np.ndarray, half_width: np.ndarray, shaft_px: float) -> np.ndarray:
+    """How far each of two shafts lying side by side in one band sits off the band's middle,
+    per point of the middle line.
+
+    Each shaft's axis lies half its width in from the band's edge; where the band is only
+    one shaft wide (at a shared opening) the two axes meet. Read from the band itself, not
+    from one width for the whole path: a pair fanning out from one opening is narrow at the
+    opening and wide further on.
+    """
+    band = _at(half_width, points).astype(float)
+    span = max(1, round(shaft_px)) | 1
+    band = ndimage.median_filter(band, size=span, mode="nearest")
+    return np.clip(band - shaft_px / 2, 0.0, shaft_px / 2)
 
 
 def _shaft_runs_out(
@@ -532,6 +594,23 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     paths = hair_paths(graph, width_px=median_width_px)
     nodes = np.array(list(graph.nodes.values())) if graph.nodes else np.zeros((0, 2))
 
+    def profile_along(
+        points: np.ndarray, keep: np.ndarray, local: float
+    ) -> profiles.Profile | None:
+        """The median cross profile of a path at every other one of the ``keep`` points."""
+        tangent = profiles.tangents(points)
+        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+        chosen = np.nonzero(keep)[0][::2]
+        return profiles.cross_profile(
+            difference,
+            bg_norm,
+            bg_mean,
+            points[chosen],
+            normal[chosen],
+            half_span_px=max(2.5 * local, local / 2 + 6),
+            align_within_px=max(2.0, 0.75 * local),
+        )
+
     # Profiles along each path, away from junctions (where another hair would widen them).
     measured = []
     pieces = []
@@ -567,18 +646,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             keep = np.ones(len(points), dtype=bool)
             keep[: max(1, len(points) // 4)] = False
             keep[-max(1, len(points) // 4) :] = False
-        tangent = profiles.tangents(points)
-        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
-        chosen = np.nonzero(keep)[0][::2]
-        profile = profiles.cross_profile(
-            difference,
-            bg_norm,
-            bg_mean,
-            points[chosen],
-            normal[chosen],
-            half_span_px=max(2.5 * local, local / 2 + 6),
-            align_within_px=max(2.0, 0.75 * local),
-        )
+        profile = profile_along(points, keep, local)
         measured.append((start_node, end_node, points, local, profile, shared))
 
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
@@ -643,7 +711,37 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         contrasts.append(contrast_value)
         overlap = None
         step = None
+        fan = None
         if not pair and not has_shared:
+            fan = _fan(points, half_width, OPENING_REACH_UM / scale)
+        if fan is not None:
+            # Two shafts fanning out from one opening: each one's width is read where the
+            # band holds it alone, near the opening.
+            _narrow_first, near, apart_px = fan
+            keep = np.zeros(len(points), dtype=bool)
+            keep[near] = True
+            shaft_local = max(float(np.median(2 * _at(half_width, points[near]))), 1.0)
+            near_profile = profile_along(points, keep, shaft_local)
+            near_fit = (
+                None
+                if near_profile is None
+                else profiles.fit_width(
+                    near_profile,
+                    sigma_px=sigma,
+                    max_radius_px=max_shaft_px,
+                    initial_width_px=shaft_local,
+                )
+            )
+            joint_px = (
+                near_fit.width_px
+                if near_fit is not None and near_fit.converged and near_fit.residual < 0.35
+                else shaft_local
+            )
+            # Near the opening the two shafts still overlap: the band there is one shaft
+            # plus their parting.
+            shaft_px = max(joint_px - apart_px, 0.5 * joint_px)
+            pair, width_px = True, 2.0 * shaft_px
+        elif not pair and not has_shared:
             step = _overlap_step(points, half_width, OPENING_REACH_UM / scale)
         if step is not None:
             cut, wide_first = step
@@ -717,12 +815,13 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         exit_point = ends[exit_index]
         if candidate.pair and candidate.width_px:
             # Two shafts side by side: each is half as wide, a quarter-width off the axis.
-            tangent = profiles.tangents(ordered)
-            normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
             half = candidate.width_px / 2
+            tangent = profiles.tangents(ordered, smooth_px=max(3.0, half))
+            normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+            offset = _pair_offsets(ordered, half_width, half)
             for sign in (1.0, -1.0):
-                line = ordered + sign * normal * half / 2
-                start = exit_point + sign * normal[0] * half / 2
+                line = ordered + sign * normal * offset[:, None]
+                start = exit_point + sign * normal[0] * offset[0]
                 hairs.append(_hair(len(hairs) + 1, line, half * scale, start, seen, region, shape))
                 exits.append(start)
         else:
