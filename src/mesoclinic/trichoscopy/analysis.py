@@ -64,6 +64,14 @@ OVERLAP_WIDTH_RATIO = 1.3
 # A band widening steadily to this many times its width at the other end holds two shafts
 # fanning out from one opening.
 FAN_WIDTH_RATIO = 1.35
+# Contrast under this share of the level of the hairs either side is skin between two
+# hairs; a cut that starts there runs on along contrast under the second share.
+VALLEY_SEED = 0.4
+VALLEY_GROW = 0.55
+# A line lying this share of its length within this share of a shaft width of a longer
+# line's axis is that hair found twice.
+DUPLICATE_SHARE = 0.85
+DUPLICATE_REACH = 0.35
 # A profile this much wider than the widest shaft is two shafts touching side by side.
 PAIR_WIDTH_UM = 105.0
 
@@ -120,22 +128,79 @@ def _glare(rgb: np.ndarray, background: np.ndarray, shaft_px: float) -> np.ndarr
     glare = np.zeros(core.shape, dtype=bool)
     if not count:
         return glare
+    bright = lum > bg_lum + 0.04
+    reach = np.zeros(core.shape, dtype=bool)  # how far each spot's halo may spread
     for region in regionprops(labels):
         if region.area < 4:
             continue
         # A highlight is a round spot: its area is close to that of the largest disc inside
         # it. A white hair is a long band, many such discs long.
         inside = np.pad(region.image, 1)
-        radius = max(float(ndimage.distance_transform_edt(inside).max()), 1.0)
-        if region.area <= 3.0 * math.pi * radius**2 or radius > 0.75 * shaft_px:
-            glare[region.slice][region.image] = True
+        depth = ndimage.distance_transform_edt(inside)
+        radius = max(float(depth.max()), 1.0)
+        if region.area <= 3.0 * math.pi * radius**2:
+            if _along_a_band(bright, region.centroid, max(3.0 * radius, shaft_px)):
+                continue  # a brighter stretch of a white hair, broken up by noise
+            spot = region.image
+        elif radius > 0.75 * shaft_px:
+            # A spot wider than any shaft, touching white hair: only the spot itself, the
+            # pixels deeper inside than a shaft's half width could be, and what lies within
+            # that depth of them. The bands leaving it are hair.
+            deep = depth[1:-1, 1:-1] > 0.75 * shaft_px
+            spot = region.image & ndimage.binary_dilation(
+                deep, iterations=math.ceil(0.75 * shaft_px)
+            )
+        else:
+            continue
+        glare[region.slice][spot] = True
+        grown = ndimage.binary_dilation(
+            np.pad(spot, 2 * math.ceil(radius) + 2), iterations=2 * math.ceil(radius) + 2
+        )
+        top, left = region.slice[0].start, region.slice[1].start
+        pad = 2 * math.ceil(radius) + 2
+        y0, x0 = top - pad, left - pad
+        ys, xs = np.nonzero(grown)
+        ys, xs = ys + y0, xs + x0
+        inside_image = (ys >= 0) & (ys < core.shape[0]) & (xs >= 0) & (xs < core.shape[1])
+        reach[ys[inside_image], xs[inside_image]] = True
     if glare.any():
-        # The halo around the core is lighter skin too; take it in.
-        halo = lum > bg_lum + 0.04
+        # The halo around the core is lighter skin too; take it in, but only near the spot:
+        # spreading through all lighter pixels would run along a white hair the spot
+        # touches (or through lighter skin texture) and hide it.
+        halo = bright & reach
         grown = ndimage.binary_dilation(glare, iterations=2)
         glare = ndimage.binary_propagation(grown, mask=halo | grown)
         glare = ndimage.binary_dilation(glare, iterations=1)
     return glare
+
+
+def _along_a_band(bright: np.ndarray, centre: tuple[float, float], radius_px: float) -> bool:
+    """Whether the bright pixels on a circle round ``centre`` (row, column) show a band
+    passing through it: a highlight's halo fades all round, a white hair leaves the circle
+    in two opposite places."""
+    angles = np.linspace(0.0, 2 * math.pi, 72, endpoint=False)
+    rows = np.round(centre[0] + radius_px * np.sin(angles)).astype(int)
+    cols = np.round(centre[1] + radius_px * np.cos(angles)).astype(int)
+    inside = (rows >= 0) & (rows < bright.shape[0]) & (cols >= 0) & (cols < bright.shape[1])
+    on = np.zeros(len(angles), dtype=bool)
+    on[inside] = bright[rows[inside], cols[inside]]
+    if on.all() or not on.any():
+        return False
+    # Runs of bright samples round the circle (joined across the wrap), as middle angles.
+    start = int(np.argmin(on))
+    rolled = np.roll(on, -start)
+    labels, count = ndimage.label(rolled)
+    if count < 2:
+        return False
+    middles = [
+        angles[(int(np.mean(np.nonzero(labels == k)[0])) + start) % len(angles)]
+        for k in range(1, count + 1)
+    ]
+    # Two runs facing each other across the centre (within 30 degrees of opposite).
+    for a, b in itertools.combinations(middles, 2):
+        if abs(math.pi - abs((a - b) % (2 * math.pi))) < math.radians(30):
+            return True
+    return False
 
 
 def _bridge_glare_gaps(
@@ -193,6 +258,29 @@ def _bridge_glare_gaps(
             x, y = pi + (pj - pi) * t
             bridged[round(y), round(x)] = True
     return skeletonize(bridged)
+
+
+def _octagon_closing(values: np.ndarray, width_px: float, *, outside: float) -> np.ndarray:
+    """Grey closing of ``values`` by a regular octagon ``width_px`` across, as four line
+    segments in turn (each pass costs a few operations per pixel; a disc's footprint would
+    cost hundreds). Beyond the image the values are ``outside``. An octagon reaches about
+    as far in every direction; a square reaches 1.4 times further along its diagonals and
+    bridged a hair's end to the opening of another lying that far off."""
+    side = width_px / (1 + math.sqrt(2))
+    straight = max(1, round(side)) | 1
+    slanted = max(1, round(side / math.sqrt(2))) | 1
+    lines = (
+        np.ones((1, straight), dtype=bool),
+        np.ones((straight, 1), dtype=bool),
+        np.eye(slanted, dtype=bool),
+        np.fliplr(np.eye(slanted, dtype=bool)),
+    )
+    out = values
+    for footprint in lines:
+        out = ndimage.grey_dilation(out, footprint=footprint, mode="constant", cval=outside)
+    for footprint in lines:
+        out = ndimage.grey_erosion(out, footprint=footprint, mode="constant", cval=outside)
+    return out
 
 
 def _noise_levels(contrast: np.ndarray) -> tuple[float, float]:
@@ -571,6 +659,20 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     mask = apply_hysteresis_threshold(contrast, low, high) & ~glare
     min_area = (MIN_SHAFT_UM / scale) * (MIN_LENGTH_UM / scale) * 0.5
     mask = remove_small_objects(mask, max_size=max(4, int(min_area)))
+    # Skin showing between two hairs that lie close: blur lifts it over the threshold and
+    # joins the two into one band, but it is a valley, far below the hairs on either side.
+    # Closing the contrast over a shaft's width fills each valley to the level of the hairs
+    # that flank it; a pixel well under that level is skin. Closing leaves a convex shape
+    # as it is, so the skin round a lone hair's rounded end (its opening) is not raised,
+    # and the image's edge is taken for skin, so a hair is never flanked by its mirror.
+    flanks = _octagon_closing(contrast, typical_shaft_px, outside=skin_level)
+    # Cut by hysteresis, so that along a shallow valley noise cannot leave bridges across
+    # it (a ladder the skeleton would turn into extra pieces).
+    level = (contrast - skin_level) / np.maximum(flanks - skin_level, 1e-6)
+    mask &= ~apply_hysteresis_threshold(-level, -VALLEY_GROW, -VALLEY_SEED)
+    # Holes are filled after the cut: skin wholly enclosed by hair (two hairs from nearby
+    # openings crossing) stays part of one shape, as the chaining through junctions
+    # expects, and a highlight's pit inside a shaft is shaft.
     mask = ndimage.binary_fill_holes(mask) if mask.any() else mask
     # The skin's colour is read where hair is not: where hair hides most of the skin the
     # background (and so everything after it) cannot be trusted.
@@ -849,6 +951,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             exits.append(second_exit)
             flags.append("overlapping_hairs")
 
+    hairs, exits = _without_duplicates(hairs, exits, scale)
     hairs = _follicular_units(hairs, exits, max(2.0 * median_width_px, 80.0 / scale))
     if not hairs:
         flags.append("no_hairs_found")
@@ -877,6 +980,46 @@ def _hair(
         exit_px=(x, y),
         counted=bool(seen and region.contains(x, y)),
         exit_seen=bool(seen),
+    )
+
+
+def _without_duplicates(
+    hairs: list[Hair], exits: list[np.ndarray], um_per_px: float
+) -> tuple[list[Hair], list[np.ndarray]]:
+    """The hairs less any whose line lies, for nearly all its length, near the axis of a
+    longer one: two lines that close are one shaft found twice (a highlight along it split
+    its band, or two pieces of the skeleton ran along it), not two hairs. Lines drawn for a
+    second shaft under another (no width of their own) are kept. Hairs are renumbered,
+    and ``exits`` follow them."""
+    lines = [densify(np.asarray(h.centreline_px)) for h in hairs]
+    lengths = [polyline_length(np.asarray(h.centreline_px)) for h in hairs]
+    boxes = [
+        (line.min(axis=0), line.max(axis=0)) if len(line) else (np.zeros(2), np.zeros(2))
+        for line in lines
+    ]
+    trees: dict[int, cKDTree] = {}
+    dropped: set[int] = set()
+    for i in sorted(range(len(hairs)), key=lambda k: lengths[k]):
+        if hairs[i].width_um is None or not len(lines[i]):
+            continue
+        for j in range(len(hairs)):
+            width_j = hairs[j].width_um
+            if j == i or j in dropped or width_j is None or lengths[j] < lengths[i]:
+                continue
+            reach = DUPLICATE_REACH * max(hairs[i].width_um or 0.0, width_j) / um_per_px
+            low, high = boxes[i][0] - reach, boxes[i][1] + reach
+            if (low > boxes[j][1]).any() or (high < boxes[j][0]).any() or not len(lines[j]):
+                continue  # too far apart to be one
+            if j not in trees:
+                trees[j] = cKDTree(lines[j])
+            gap, _ = trees[j].query(lines[i], distance_upper_bound=reach + 1)
+            if float(np.mean(gap <= reach)) >= DUPLICATE_SHARE:
+                dropped.add(i)
+                break
+    kept = [k for k in range(len(hairs)) if k not in dropped]
+    return (
+        [replace(hairs[k], id=n) for n, k in enumerate(kept, start=1)],
+        [exits[k] for k in kept],
     )
 
 
