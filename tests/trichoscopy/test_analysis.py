@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from mesoclinic.trichoscopy import analysis, analyze, synth
@@ -17,7 +18,7 @@ from mesoclinic.trichoscopy.evaluate import TOLERANCE_PX, score
 from mesoclinic.trichoscopy.geometry import densify
 from mesoclinic.trichoscopy.result import Hair, Roi
 
-from .conftest import Shaft, clean_look
+from .conftest import Shaft, build_scene, clean_look
 
 # -- hand-drawn scenes: each hard case of the issue on its own --------------------------
 
@@ -135,8 +136,10 @@ def test_a_hair_broken_by_glare_is_bridged_into_one(draw):
 
 @pytest.mark.parametrize("noise", [0.01, 0.03])
 def test_a_white_hair_touching_a_highlight_is_one_hair_not_glare(draw, noise):
-    # A dermatoscope's highlight on the hair's side: before 1.2 its halo spread along the
-    # white shaft, masking part of it, and the hair came out as two.
+    # A dermatoscope's highlight on the hair's side, as white as the hair: it joins the
+    # shaft's own bright band, which is a band and not a round spot, so none of it is
+    # masked and the hair stays whole (1.1 masked the shaft where the spot touched it, and
+    # the hair came out as two).
     look = replace(clean_look(glare=((160.0, 168.0, 6.0, 1.0),)), noise=noise, blur_sigma_px=1.2)
     image, scene = draw(
         [Shaft(60, 180, 0, colour="white", width_um=70, length_um=1200)],
@@ -179,6 +182,22 @@ def test_a_shallow_valley_between_parallel_hairs_is_cut_along_its_whole_length(d
     result = analyze(image, scene.um_per_px)
     assert result.count == 2
     assert score(result, scene).true_positives == 2
+
+
+@pytest.mark.parametrize("blur_px", [1.4, 2.0])
+def test_parallel_hairs_with_skin_between_them_are_cut_apart_up_to_the_image_edge(draw, blur_px):
+    # Both run out of the image: the valley must be cut right to the edge, where before the
+    # fix the closing sank below the hairs and left the two joined there.
+    offset = (65 + 20) / 2 / 4.0
+    image, scene = draw(
+        [Shaft(300, 180 - offset, 0, length_um=1400), Shaft(320, 180 + offset, 0, length_um=1300)],
+        look=replace(clean_look(), blur_sigma_px=blur_px),
+    )
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 2
+    assert score(result, scene).true_positives == 2
+    for hair in result.hairs:
+        assert hair.width_um == pytest.approx(65, abs=5.0)
 
 
 def test_white_hairs_on_dark_skin_are_counted(draw):
@@ -250,6 +269,46 @@ def test_hairs_fanning_from_one_opening_within_one_band_each_keep_to_their_own_s
     assert score(result, scene).true_positives == 2
     for hair in result.hairs:
         assert hair.width_um == pytest.approx(65, abs=5.0)
+
+
+def _tapered_hair(
+    exit_px: tuple[float, float], angle_deg: float, length_um: float, widths_um: tuple[float, float]
+) -> tuple[np.ndarray, synth.Scene]:
+    """A dark shaft whose width changes steadily from ``widths_um[0]`` at its opening to
+    ``widths_um[1]`` at its far end (the generator draws shafts of one width), on the clean
+    look: blur 0.8 px, noise 0.01."""
+    um_per_px = 4.0
+    scene = build_scene([Shaft(*exit_px, angle_deg, length_um=length_um)], um_per_px=um_per_px)
+    bare = replace(clean_look(), blur_sigma_px=0.0, noise=0.0, shot_noise=0.0)
+    image = synth.render(replace(scene, hairs=()), bare).astype(np.float32) / 255.0
+    yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]].astype(float)
+    direction = np.array([math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))])
+    length_px = length_um / um_per_px
+    along = (xx - exit_px[0]) * direction[0] + (yy - exit_px[1]) * direction[1]
+    along = np.clip(along, 0, length_px)
+    across = np.hypot(
+        xx - exit_px[0] - along * direction[0], yy - exit_px[1] - along * direction[1]
+    )
+    width_um = widths_um[0] + (widths_um[1] - widths_um[0]) * along / length_px
+    radius_px = width_um / 2 / um_per_px
+    chord_um = 2.0 * np.sqrt(np.clip(radius_px**2 - across**2, 0.0, None)) * um_per_px
+    colour_rgb, absorbance_per_um = synth.HAIR_COLOURS["dark brown"]
+    opacity = (1.0 - np.exp(-absorbance_per_um * chord_um))[..., None]
+    image = image * (1 - opacity) + np.asarray(colour_rgb) / 255.0 * opacity
+    image = ndimage.gaussian_filter(image, (0.8, 0.8, 0))
+    image += np.random.default_rng(3).standard_normal(image.shape) * 0.01
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), scene
+
+
+@pytest.mark.parametrize("widths_um", [(64, 32), (64, 36), (80, 40)])
+def test_a_shaft_tapering_away_from_its_opening_is_one_hair(widths_um):
+    # A regrowing hair's tip narrows steadily, as a fan of two hairs widens: but a fan is
+    # narrow at its opening and a tapering shaft is wide there.
+    image, scene = _tapered_hair((100, 180), 10, 1200, widths_um)
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 1
+    assert len(result.hairs) == 1
+    assert min(widths_um) - 4 <= result.hairs[0].width_um <= max(widths_um) + 4
 
 
 def test_hairs_leaving_one_opening_form_one_follicular_unit(draw):
@@ -545,6 +604,57 @@ def test_a_line_lying_along_a_longer_hairs_axis_is_that_hair_found_twice():
     ]
 
 
+def _circle_test(bright: np.ndarray) -> bool:
+    return analysis._along_a_band(bright, (50.0, 50.0), 12.0)
+
+
+def test_a_band_through_a_fleck_shows_as_two_facing_arcs():
+    bright = np.zeros((100, 100), dtype=bool)
+    bright[46:55, :] = True  # a white shaft 9 px wide through the fleck
+    assert _circle_test(bright)
+    turned = np.zeros((100, 100), dtype=bool)
+    yy, xx = np.mgrid[0:100, 0:100]
+    turned[np.abs((xx - 50) - (yy - 50)) <= 6] = True  # the same at 45 degrees
+    assert _circle_test(turned)
+
+
+def test_a_halo_a_half_plane_or_skin_texture_is_no_band():
+    yy, xx = np.mgrid[0:100, 0:100]
+    assert not _circle_test(np.hypot(xx - 50, yy - 50) < 20)  # a halo all round
+    assert not _circle_test(yy < 50)  # lighter skin on one side: one wide arc
+    bend = np.zeros((100, 100), dtype=bool)
+    bend[46:55, :55] = True
+    bend[:55, 46:55] = True  # two arcs at right angles, not facing each other
+    assert not _circle_test(bend)
+    rng = np.random.default_rng(5)
+    speckled = 0
+    for _ in range(200):  # texture: scattered lighter pixels, a third of the skin
+        speckled += _circle_test(rng.random((100, 100)) < 0.33)
+    assert speckled <= 4
+
+
+def test_a_highlight_is_masked_without_its_halo_running_along_a_white_hair(draw):
+    # The spot lies a few pixels off a white shaft; its lighter halo reaches the shaft,
+    # which is as light. Only the shaft near the spot may be taken for glare.
+    look = replace(clean_look(glare=((160.0, 158.0, 6.0, 1.0),)), blur_sigma_px=1.2)
+    image, scene = draw(
+        [Shaft(60, 180, 0, colour="white", width_um=70, length_um=1200)],
+        skin_tone="brown",
+        um_per_px=5.0,
+        look=look,
+    )
+    rgb = image.astype(np.float32) / 255.0
+    background = analysis._background(rgb, 6 * analysis.MAX_SHAFT_UM / 5.0)
+    glare = analysis._glare(rgb, background, 60.0 / 5.0)
+    assert glare[158, 160]
+    yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    shaft = (np.abs(yy - 180) <= 6) & (xx >= 60) & (xx < 300)
+    assert not (glare & shaft & (np.hypot(xx - 160, yy - 158) > 30)).any()
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 1
+    assert "glare" in result.flags
+
+
 def test_closing_fills_a_valley_between_two_bands_but_nothing_round_a_lone_disc():
     values = np.zeros((100, 80))
     values[10:25, 10:70] = 1.0  # two bands with a 4 px valley between them
@@ -555,4 +665,17 @@ def test_closing_fills_a_valley_between_two_bands_but_nothing_round_a_lone_disc(
     closed = analysis._octagon_closing(values, 15.0, outside=0.0)
     assert closed[25:29, 20:60].min() == 1.0  # the valley is raised to the bands' level
     assert closed[~disc & (yy > 50)].max() == 0.0  # nothing round the disc is
-    assert closed[0:3, :].max() == 0.0  # beyond the edge counts as skin, not as hair
+    assert closed[0:8, :].max() == 0.0  # beyond the edge counts as skin, not as hair
+    assert (closed >= values).all()  # a closing never lowers anything
+
+
+def test_closing_fills_a_valley_between_bands_right_up_to_the_image_edge():
+    # Two bands running off the left and right edges: the valley between them must be
+    # raised all the way along, or no cut is made near the edges (and the hairs' ends there
+    # stay joined).
+    values = np.zeros((60, 80))
+    values[10:25, :] = 1.0
+    values[29:44, :] = 1.0
+    closed = analysis._octagon_closing(values, 15.0, outside=0.0)
+    assert closed[25:29, :].min() == 1.0
+    assert (closed >= values).all()
