@@ -6,9 +6,6 @@ the image spans -0.5 to size - 0.5 on each axis.
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import numpy as np
 
 
@@ -19,12 +16,17 @@ def densify(points: np.ndarray, step_px: float = 0.5) -> np.ndarray:
     """
     if len(points) < 2:
         return points
-    out = [points[:1]]
-    for a, b in itertools.pairwise(points):
-        n = max(1, math.ceil(float(np.hypot(*(b - a))) / step_px))
-        t = np.linspace(0, 1, n + 1)[1:, None]
-        out.append(a + (b - a) * t)
-    return np.concatenate(out)
+    # All segments at once (a loop over segments cost a third of a second an image): the
+    # i-th segment gets n_i points at fractions k / n_i, k = 1..n_i, the last exactly at
+    # its end, computed as numpy's linspace computes them, so the points are the same.
+    steps = np.diff(points, axis=0)
+    counts = np.maximum(1, np.ceil(np.hypot(steps[:, 0], steps[:, 1]) / step_px).astype(int))
+    segment = np.repeat(np.arange(len(steps)), counts)
+    k = np.arange(1, int(counts.sum()) + 1) - np.repeat(np.cumsum(counts) - counts, counts)
+    n = counts[segment]
+    fraction = k * (1.0 / n)
+    fraction[k == n] = 1.0
+    return np.concatenate([points[:1], points[segment] + steps[segment] * fraction[:, None]])
 
 
 def arc_lengths(points: np.ndarray) -> np.ndarray:
