@@ -301,11 +301,20 @@ def _tapered_hair(
 
 
 @pytest.mark.parametrize("widths_um", [(64, 32), (64, 36), (80, 40)])
-def test_a_shaft_tapering_away_from_its_opening_is_one_hair(widths_um):
+def test_a_shaft_tapering_away_from_its_opening_is_one_hair(widths_um, monkeypatch):
     # A regrowing hair's tip narrows steadily, as a fan of two hairs widens: but a fan is
     # narrow at its opening and a tapering shaft is wide there.
     image, scene = _tapered_hair((100, 180), 10, 1200, widths_um)
+    fans = []
+    original = analysis._fan
+
+    def spy(*args, **kwargs):
+        fans.append(original(*args, **kwargs))
+        return fans[-1]
+
+    monkeypatch.setattr(analysis, "_fan", spy)
     result = analyze(image, scene.um_per_px)
+    assert any(fan is not None for fan in fans)  # the band does widen like a fan's
     assert result.count == 1
     assert len(result.hairs) == 1
     assert min(widths_um) - 4 <= result.hairs[0].width_um <= max(widths_um) + 4

@@ -841,7 +841,9 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         overlap = None
         step = None
         fan = None
-        single_width_px = width_px
+        # Should the opening show at the wide end: one shaft, as wide as measured (or, if no
+        # width could be read, as the band), never a line without a width of its own.
+        single_width_px = width_px if width_px is not None else local
         if not pair and not has_shared:
             fan = _fan(points, half_width, OPENING_REACH_UM / scale)
         if fan is not None:
@@ -945,7 +947,8 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             exit_index, seen = (0 if scores[0] >= scores[1] else 1), True
         if candidate.fan_narrow_end is not None and exit_index != candidate.fan_narrow_end:
             # Two hairs fanning from one opening are narrow there; a band narrowing away
-            # from its opening is one shaft tapering to its tip (a regrowing hair's).
+            # from its opening is one shaft tapering to its tip (a regrowing hair's). (``w``
+            # above was the pair's width; it only placed the ends and judged the openings.)
             candidate = replace(candidate, pair=False, width_px=candidate.single_width_px)
         ordered = points if exit_index == 0 else points[::-1]
         exit_point = ends[exit_index]
@@ -1034,11 +1037,12 @@ def _without_duplicates(
     dropped = np.zeros(len(hairs), dtype=bool)
     if not hairs:
         return hairs, exits
-    # Candidates first by the boxes' centres: two boxes within reach have centres no
-    # further apart than their half diagonals and the reach together.
-    centres = (low + high) / 2
-    centres[~np.isfinite(centres).all(axis=1)] = -1e9  # an empty line is near nothing
-    half_diagonal = np.where(np.isfinite(centres[:, 0]), np.hypot(*(high - low).T) / 2, 0.0)
+    # Candidates first by the boxes' centres: a hair is dropped only if most of its points
+    # lie within reach of the other's line, so the two boxes' centres are no further apart
+    # than their half diagonals and the reach together.
+    finite = np.isfinite(low).all(axis=1)
+    centres = np.where(finite[:, None], (low + high) / 2, -1e9)  # an empty line is near nothing
+    half_diagonal = np.where(finite, np.hypot(*(high - low).T) / 2, 0.0)
     most_reach = DUPLICATE_REACH * float(np.nanmax(widths, initial=0.0)) / um_per_px
     nearby = cKDTree(centres).query_ball_point(
         centres, r=half_diagonal + float(np.max(half_diagonal)) + most_reach + 1.0
