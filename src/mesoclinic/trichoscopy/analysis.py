@@ -1028,6 +1028,8 @@ def _without_duplicates(
     its band, or two pieces of the skeleton ran along it), not two hairs. Lines drawn for a
     second shaft under another (no width of their own) are kept. Hairs are renumbered,
     and ``exits`` follow them."""
+    if not hairs:
+        return hairs, exits
     lines = [densify(np.asarray(h.centreline_px)) for h in hairs]
     lengths = np.array([polyline_length(np.asarray(h.centreline_px)) for h in hairs])
     widths = np.array([np.nan if h.width_um is None else h.width_um for h in hairs])
@@ -1035,8 +1037,6 @@ def _without_duplicates(
     high = np.array([line.max(axis=0) if len(line) else np.full(2, -np.inf) for line in lines])
     trees: dict[int, cKDTree] = {}
     dropped = np.zeros(len(hairs), dtype=bool)
-    if not hairs:
-        return hairs, exits
     # Candidates first by the boxes' centres: a hair is dropped only if most of its points
     # lie within reach of the other's line, so the two boxes' centres are no further apart
     # than their half diagonals and the reach together.
