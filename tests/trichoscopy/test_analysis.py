@@ -688,3 +688,58 @@ def test_closing_fills_a_valley_between_bands_right_up_to_the_image_edge():
     closed = analysis._octagon_closing(values, 15.0, outside=0.0)
     assert closed[25:29, :].min() == 1.0
     assert (closed >= values).all()
+
+
+# The per-pixel helpers stand in for numpy's reductions over the colour axis, which are many
+# times slower: they must give the very same values, or the analysis would change with them.
+colour_planes = st.integers(min_value=0, max_value=2**32 - 1).map(
+    lambda seed: (
+        np.random.default_rng(seed).random((7, 9, 3)).astype(np.float32)
+        * np.float32(np.random.default_rng(seed + 1).choice([1e-3, 1.0, 300.0]))
+    )
+)
+
+
+@settings(deadline=None)
+@given(colour_planes)
+def test_the_colour_helpers_give_numpys_reductions_exactly(rgb):
+    assert np.array_equal(analysis._channel_min(rgb), rgb.min(axis=-1))
+    assert np.array_equal(analysis._channel_mean(rgb), rgb.mean(axis=-1))
+    assert np.array_equal(analysis._channel_norm(rgb), np.linalg.norm(rgb, axis=-1))
+    assert analysis._channel_mean(rgb).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(96, 128), (100, 131), (37, 53)])
+def test_the_background_is_interpolated_between_block_centres_as_in_two_dimensions(shape):
+    # One axis at a time, the bilinear interpolation must agree with scipy's
+    # two-dimensional one up to rounding (the order of the products differs).
+    rng = np.random.default_rng(shape[0])
+    rgb = (0.5 + 0.3 * ndimage.gaussian_filter(rng.random((*shape, 3)), (6, 6, 0))).astype(
+        np.float32
+    )
+    window = 90.0
+    background = analysis._background(rgb, window)
+    height, width = shape
+    factor = max(1, min(int(window / 12), min(height, width) // 4))
+    h, w = -(-height // factor), -(-width // factor)
+    # The low-resolution grid itself, rebuilt the way _background builds it.
+    padded = np.pad(rgb, ((0, h * factor - height), (0, w * factor - width), (0, 0)), "reflect")
+    small = np.median(
+        padded.reshape(h, factor, w, factor, 3).transpose(0, 2, 4, 1, 3).reshape(h, w, 3, -1),
+        axis=-1,
+    )
+    size = max(3, round(window / factor) | 1)
+    filtered = np.stack(
+        [ndimage.median_filter(small[..., c], size=size, mode="reflect") for c in range(3)],
+        axis=-1,
+    )
+    filtered = ndimage.gaussian_filter(filtered, (size / 4, size / 4, 0))
+    ys = np.clip((np.arange(height) + 0.5) / factor - 0.5, 0, h - 1)
+    xs = np.clip((np.arange(width) + 0.5) / factor - 0.5, 0, w - 1)
+    grid = np.meshgrid(ys, xs, indexing="ij")
+    expected = np.stack(
+        [ndimage.map_coordinates(filtered[..., c], grid, order=1) for c in range(3)], axis=-1
+    )
+    assert background.shape == rgb.shape
+    assert background.dtype == np.float32
+    assert np.allclose(background, expected, rtol=1e-6, atol=0)

@@ -1,4 +1,4 @@
-"""Polyline helpers: resampling keeps the line and its points."""
+"""Polyline helpers: resampling keeps the line and its points; nearest distances are exact."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mesoclinic.trichoscopy.geometry import densify
+from mesoclinic.trichoscopy.geometry import densify, distance_to_nearest
 
 coordinates = st.floats(min_value=-500, max_value=500, allow_nan=False)
 polylines = st.lists(st.tuples(coordinates, coordinates), min_size=0, max_size=12)
@@ -44,3 +44,14 @@ def test_densify_keeps_every_point_and_leaves_no_gap_over_the_step(raw, step):
     for point in points:
         assert any(np.allclose(out[i], point, rtol=0, atol=1e-9) for i in kept)
     assert np.allclose(out[-1], points[-1], rtol=0, atol=1e-9)
+
+
+@settings(deadline=None)
+@given(polylines.filter(len), polylines.filter(len))
+def test_distance_to_nearest_is_the_least_distance_to_any_other_point(raw_points, raw_others):
+    points = np.asarray(raw_points, dtype=float).reshape(-1, 2)
+    others = np.asarray(raw_others, dtype=float).reshape(-1, 2)
+    every = np.hypot(
+        points[:, None, 0] - others[None, :, 0], points[:, None, 1] - others[None, :, 1]
+    )
+    assert np.allclose(distance_to_nearest(points, others), every.min(axis=1), rtol=1e-12)

@@ -1,13 +1,23 @@
-"""The skeleton graph: branches, junctions, spurs and chains, on hand-drawn pixel skeletons."""
+"""The skeleton graph: branches, junctions, spurs and chains, on hand-drawn pixel skeletons;
+the fast branch walk and neighbour count against their plain definitions."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from mesoclinic.trichoscopy.skeleton import build_graph, hair_paths, prune_spurs
+from mesoclinic.trichoscopy.skeleton import (
+    _neighbour_count,
+    _order,
+    build_graph,
+    hair_paths,
+    prune_spurs,
+)
 
 
 def _canvas(height: int = 80, width: int = 120) -> np.ndarray:
@@ -127,3 +137,74 @@ def test_a_curved_hair_crossed_by_a_straight_one_stays_whole():
     skeleton = skeletonize(skeleton)
     paths = hair_paths(build_graph(skeleton), width_px=8.0)
     assert len(paths) == 2
+
+
+def _walk_as_specified(pixels: np.ndarray) -> np.ndarray:
+    """The branch walk's rule written out plainly: start at the first pixel with the fewest
+    neighbours, then step to an unvisited neighbour, one sharing a side before a diagonal
+    one, each kind in reading order."""
+    members = {(int(r), int(c)): i for i, (r, c) in enumerate(pixels)}
+    reading = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
+    preferred = sorted(reading, key=lambda d: abs(d[0]) + abs(d[1]))  # stable: reading order
+
+    def neighbours(i: int) -> list[int]:
+        r, c = pixels[i]
+        found = (members.get((int(r) + dr, int(c) + dc)) for dr, dc in preferred)
+        return [j for j in found if j is not None]
+
+    current = min(range(len(pixels)), key=lambda i: (len(neighbours(i)), i))
+    order, seen = [current], {current}
+    while True:
+        step = next((j for j in neighbours(current) if j not in seen), None)
+        if step is None:
+            break
+        order.append(step)
+        seen.add(step)
+        current = step
+    return pixels[order][:, ::-1].astype(float)
+
+
+@settings(deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=1, max_value=60))
+def test_a_branch_is_walked_as_the_rule_says(seed, steps):
+    # Random eight-connected runs that may double back next to themselves, and scattered
+    # pixels: whatever the shape, the fast walk is the specified one.
+    rng = np.random.default_rng(seed)
+    position = np.array([30, 30])
+    pixels = [tuple(position)]
+    for _ in range(steps):
+        position = np.clip(position + rng.integers(-1, 2, size=2), 0, 60)
+        if tuple(position) not in pixels:
+            pixels.append(tuple(position))
+    if rng.random() < 0.3:
+        pixels += [tuple(p) for p in rng.integers(0, 61, size=(3, 2)) if tuple(p) not in pixels]
+    branch = np.asarray(pixels)
+    assert np.array_equal(_order(branch), _walk_as_specified(branch))
+
+
+@settings(deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1), st.sampled_from([0.05, 0.3, 0.7]))
+def test_neighbours_are_counted_as_the_three_by_three_sum(seed, share):
+    skeleton = np.random.default_rng(seed).random((23, 31)) < share
+    kernel = np.ones((3, 3), dtype=np.uint8)
+    expected = ndimage.convolve(skeleton.astype(np.uint8), kernel, mode="constant")
+    assert np.array_equal(_neighbour_count(skeleton), np.where(skeleton, expected - 1, 0))
+
+
+def test_junctions_sit_at_the_centre_of_their_pixels():
+    # A plus sign and an X drawn two pixels thick at their crossings: each junction is the
+    # centre of mass of its cluster of junction pixels.
+    skeleton = _canvas()
+    skeleton[20, 5:36] = True
+    skeleton[5:36, 20] = True
+    for t in range(-15, 16):
+        skeleton[55 + t, 80 + t] = True
+        skeleton[55 + t, 80 - t] = True
+    graph = build_graph(skeleton)
+    counts = _neighbour_count(skeleton)
+    junctions = skeleton & (counts >= 3)
+    labels, count = ndimage.label(junctions, structure=np.ones((3, 3), dtype=bool))
+    expected = ndimage.center_of_mass(junctions, labels, range(1, count + 1))
+    assert count == len(graph.nodes) == 2
+    for label, (row, col) in enumerate(expected, start=1):
+        assert np.array_equal(graph.nodes[label], np.array([col, row]))

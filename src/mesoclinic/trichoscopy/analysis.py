@@ -43,7 +43,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2"
+VERSION = "1.2.1"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -99,6 +99,24 @@ class _Candidate:
     single_width_px: float | None = None
 
 
+def _channel_min(rgb: np.ndarray) -> np.ndarray:
+    """``rgb.min(axis=-1)``, the same values: numpy reduces a three-long last axis some
+    thirty times slower than it takes the minimum of the three planes."""
+    return np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+
+
+def _channel_mean(rgb: np.ndarray) -> np.ndarray:
+    """``rgb.mean(axis=-1)``, the same values (summed in the same order), about ten times
+    faster."""
+    return (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) / rgb.dtype.type(3)
+
+
+def _channel_norm(rgb: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(rgb, axis=-1)``, the same values, about seven times faster."""
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return np.sqrt(red * red + green * green + blue * blue)
+
+
 def _background(rgb: np.ndarray, window_px: float) -> np.ndarray:
     """The skin's colour under each pixel: a median a few shafts wide, at low resolution."""
     height, width = rgb.shape[:2]
@@ -120,21 +138,39 @@ def _background(rgb: np.ndarray, window_px: float) -> np.ndarray:
         [ndimage.median_filter(small[..., c], size=size, mode="reflect") for c in range(3)], axis=-1
     )
     filtered = ndimage.gaussian_filter(filtered, (size / 4, size / 4, 0))
-    # Back to full size by bilinear interpolation of block centres.
-    ys = (np.arange(height) + 0.5) / factor - 0.5
-    xs = (np.arange(width) + 0.5) / factor - 0.5
-    grid_y, grid_x = np.meshgrid(np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1), indexing="ij")
-    return np.stack(
-        [ndimage.map_coordinates(filtered[..., c], [grid_y, grid_x], order=1) for c in range(3)],
-        axis=-1,
-    ).astype(np.float32)
+    # Back to full size by bilinear interpolation of block centres, one axis at a time (the
+    # grid is regular: a tenth of the time of interpolating each pixel in two dimensions).
+    y_low, y_high, y_share = _linear_weights((np.arange(height) + 0.5) / factor - 0.5, h)
+    x_low, x_high, x_share = _linear_weights((np.arange(width) + 0.5) / factor - 0.5, w)
+    out = np.empty((height, width, 3), dtype=np.float32)
+    for c in range(3):
+        plane = filtered[..., c].astype(np.float64)
+        rows = plane[y_low] * (1.0 - y_share)[:, None] + plane[y_high] * y_share[:, None]
+        # In place: two full-size temporaries rather than four (a 4000 x 3000 image's are
+        # 96 MB each).
+        full = rows[:, x_low]
+        full *= 1.0 - x_share
+        upper = rows[:, x_high]
+        upper *= x_share
+        full += upper
+        out[..., c] = full
+    return out
+
+
+def _linear_weights(positions: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For sample positions along an axis of ``size`` samples (clipped to it): the sample
+    below, the one above and the share of the one above in a linear interpolation."""
+    positions = np.clip(positions, 0.0, size - 1)
+    low = np.floor(positions).astype(np.intp)
+    high = np.minimum(low + 1, size - 1)
+    return low, high, positions - low
 
 
 def _glare(rgb: np.ndarray, background: np.ndarray, shaft_px: float) -> np.ndarray:
     """Specular highlights: near-white, colourless, round spots brighter than the skin."""
-    lum = rgb.mean(axis=-1)
-    bg_lum = background.mean(axis=-1)
-    core = (rgb.min(axis=-1) > 0.82) & (lum > bg_lum + 0.12)
+    lum = _channel_mean(rgb)
+    bg_lum = _channel_mean(background)
+    core = (_channel_min(rgb) > 0.82) & (lum > bg_lum + 0.12)
     labels, count = ndimage.label(core)
     glare = np.zeros(core.shape, dtype=bool)
     if not count:
@@ -658,11 +694,11 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     if region.area_px * (scale / 10_000.0) ** 2 < 0.01:
         flags.append("small_region")
     rgb = pixels.astype(np.float32) / 255.0
-    lum = rgb.mean(axis=-1)
+    lum = _channel_mean(rgb)
     if float(lum.std()) < 0.01:
         flags.append("uniform_image")
         return finish()
-    if float((rgb.min(axis=-1) > 0.97).mean()) > 0.25:
+    if float((_channel_min(rgb) > 0.97).mean()) > 0.25:
         flags.append("overexposed")
     if float((lum < 0.05).mean()) > 0.5:
         flags.append("underexposed")
@@ -670,9 +706,9 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     max_shaft_px = MAX_SHAFT_UM / scale
     background = _background(rgb, window_px=6.0 * max_shaft_px)
     difference = rgb - background
-    bg_norm = np.maximum(np.linalg.norm(background, axis=-1), 0.05)
-    bg_mean = background.mean(axis=-1)
-    contrast = ndimage.gaussian_filter(np.linalg.norm(difference, axis=-1) / bg_norm, 0.8)
+    bg_norm = np.maximum(_channel_norm(background), 0.05)
+    bg_mean = _channel_mean(background)
+    contrast = ndimage.gaussian_filter(_channel_norm(difference) / bg_norm, 0.8)
     typical_shaft_px = 60.0 / scale
     glare = _glare(rgb, background, typical_shaft_px)
     if glare.mean() > 0.005:

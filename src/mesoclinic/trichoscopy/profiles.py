@@ -12,6 +12,7 @@ the hairs wide enough to show it. The half-maximum width is kept as a fall-back.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -124,12 +125,17 @@ def cross_profile(
     return Profile(offsets_px=offsets, values=values, colour_change=relative, samples=len(aligned))
 
 
+@functools.lru_cache(maxsize=64)
 def _gaussian_kernel(sigma_px: float) -> np.ndarray:
+    """The blur's kernel at the profile step (read-only: it is shared between calls, as one
+    image's widths are all fitted with its one measured blur)."""
     sigma = max(sigma_px, 0.05) / STEP_PX
     half = math.ceil(4 * sigma)
     t = np.arange(-half, half + 1)
     kernel = np.exp(-0.5 * (t / sigma) ** 2)
-    return kernel / kernel.sum()
+    kernel = kernel / kernel.sum()
+    kernel.flags.writeable = False
+    return kernel
 
 
 def shaft_model(
