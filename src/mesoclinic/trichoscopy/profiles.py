@@ -278,8 +278,8 @@ def _levenberg_marquardt(
     at a bound by its gradient sits the step out, and steps are clipped to the bounds, so
     every point tried lies within them. Stops, as MINPACK does, when a step or its gain is
     negligible. For the shaft fits this takes half the time of scipy's trust-region
-    solver, whose own work per iteration dominates on so small a problem, and reaches its
-    minimum or a lower one (decision 0006).
+    solver, whose own work per iteration dominates on so small a problem, and reaches
+    about the same minima (decision 0006).
     """
     x = np.clip(start.astype(float), lower, upper)
     residual = residual_rows(x[None, :])[0]
