@@ -12,6 +12,7 @@ from mesoclinic.trichoscopy.profiles import (
     STEP_PX,
     Profile,
     _levenberg_marquardt,
+    _shapes,
     fit_width,
     shaft_model,
 )
@@ -128,3 +129,78 @@ def test_the_solver_says_when_it_ran_out_of_evaluations():
     solution, _, converged = _levenberg_marquardt(rosenbrock, np.array([-1.2, 1.0]), *bounds)
     assert converged
     assert np.allclose(solution, [1.0, 1.0], atol=1e-4)
+
+
+def test_a_blur_stopped_at_its_bound_is_not_taken_for_a_measurement():
+    # A profile 30 px across lets the blur's kernel grow to 3.75 px at most; a shaft blurred
+    # by 5 px leaves the fit at that bound, which is no measurement of the blur.
+    wide = np.arange(-60, 60 + 1e-9, STEP_PX)
+    drawn = shaft_model(wide, 0.0, 3.5, 0.6, 0.5, 0.0, 5.0)
+    middle = np.abs(wide) <= 15
+    profile = Profile(wide[middle], drawn[middle], np.zeros(3), samples=20)
+    assert len(profile.values) == 121
+    fit = fit_width(profile, sigma_px=None, max_radius_px=30.0, initial_width_px=7.0)
+    assert fit is not None
+    assert fit.sigma_px <= 3.75
+    assert not fit.converged
+
+
+def test_a_profile_too_short_for_any_blur_gives_no_width():
+    short = Profile(
+        np.arange(-0.75, 0.76, STEP_PX),
+        np.array([0, 1, 2, 3, 2, 1, 0.0]) / 10,
+        np.zeros(3),
+        samples=3,
+    )
+    assert fit_width(short, sigma_px=None, max_radius_px=30.0, initial_width_px=1.0) is None
+
+
+def test_the_blurred_shapes_are_each_parameter_rows_own_profile():
+    offsets = np.arange(-12, 12 + 1e-9, STEP_PX)
+    rows = np.array([[0.0, 2.0, 0.5, 0.7], [1.3, 4.5, 2.0, 1.6], [-0.4, 0.8, 0.05, 1.0]])
+
+    def plain(centre, radius, absorbance, sigma):
+        inside = np.clip(radius**2 - (offsets - centre) ** 2, 0.0, None)
+        opacity = 1.0 - np.exp(-absorbance * 2.0 * np.sqrt(inside))
+        half = int(np.ceil(4 * sigma / STEP_PX))
+        taps = np.exp(-0.5 * (np.arange(-half, half + 1) * STEP_PX / sigma) ** 2)
+        return np.convolve(opacity, taps / taps.sum(), mode="same")
+
+    free = _shapes(offsets, rows, None)
+    fixed = _shapes(offsets, rows[:, :3], 1.6)
+    for row, expected in zip(rows, free, strict=True):
+        assert np.allclose(expected, plain(*row), atol=1e-12)
+    for row, expected in zip(rows, fixed, strict=True):
+        assert np.allclose(expected, plain(*row[:3], 1.6), atol=1e-12)
+
+
+def test_the_solver_steps_back_from_where_the_model_cannot_be_evaluated():
+    # The first Gauss-Newton step from -1 lands near 21, where this model gives NaN; the
+    # solver must take that as a failed step and damp, not stall.
+    def rows_with_a_hole(rows):
+        out = np.exp(3.0 * rows) - np.exp(1.2)
+        out[rows[:, 0] > 0.45] = np.nan
+        return out
+
+    bounds = (np.array([-5.0]), np.array([30.0]))
+    solution, residual, converged = _levenberg_marquardt(
+        rows_with_a_hole, np.array([-1.0]), *bounds
+    )
+    assert converged
+    assert solution[0] == pytest.approx(0.4, abs=1e-4)
+    assert np.isfinite(residual).all()
+
+
+def test_the_solver_returns_a_start_it_cannot_evaluate_unconverged():
+    calls = []
+
+    def nothing_but_nan(rows):
+        calls.append(len(rows))
+        return np.full((len(rows), 3), np.nan)
+
+    solution, _, converged = _levenberg_marquardt(
+        nothing_but_nan, np.array([1.0, 2.0]), np.zeros(2), np.full(2, 5.0)
+    )
+    assert not converged
+    assert np.array_equal(solution, [1.0, 2.0])
+    assert calls == [1]

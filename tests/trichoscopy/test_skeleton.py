@@ -208,3 +208,10 @@ def test_junctions_sit_at_the_centre_of_their_pixels():
     assert count == len(graph.nodes) == 2
     for label, (row, col) in enumerate(expected, start=1):
         assert np.array_equal(graph.nodes[label], np.array([col, row]))
+
+
+def test_a_long_diagonal_branch_is_walked_as_the_rule_says():
+    # Thousands of pixels across a box of millions: the walk's table grows with the branch.
+    steps = np.arange(2500)
+    pixels = np.stack([steps + (steps // 7), steps], axis=1)
+    assert np.array_equal(_order(pixels), _walk_as_specified(pixels))

@@ -41,7 +41,8 @@ def polyline_length(points: np.ndarray) -> float:
 
 
 def distance_to_nearest(points: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """For each point, the distance to the nearest of ``others`` (which must not be empty)."""
+    """For each point, the distance to the nearest of ``others`` (which must not be empty;
+    all finite: the k-d tree refuses NaN and infinity)."""
     # Found by k-d tree (a points x others matrix costs milliseconds on a long hair in a
     # tangle); the distance itself is measured again, the same way as everywhere else here.
     _, index = cKDTree(others).query(points)

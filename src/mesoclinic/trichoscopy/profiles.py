@@ -272,18 +272,24 @@ def _levenberg_marquardt(
     ran out first).
 
     ``residual_rows`` maps parameter rows to residual rows, so a forward-difference
-    Jacobian costs one call. Damped Gauss-Newton steps, each parameter scaled by its own
-    Jacobian column (scipy's ``x_scale="jac"``), the damping eased after a step that did
-    what the linear model promised and stiffened after one that did not; a parameter held
-    at a bound by its gradient sits the step out, and steps are clipped to the bounds, so
-    every point tried lies within them. Stops, as MINPACK does, when a step or its gain is
-    negligible. For the shaft fits this takes half the time of scipy's trust-region
-    solver, whose own work per iteration dominates on so small a problem, and reaches
-    about the same minima (decision 0006).
+    Jacobian costs one call. Damped Gauss-Newton steps, each parameter scaled by its
+    Jacobian column at the current point (scipy's ``x_scale="jac"`` keeps the largest
+    column seen so far, which here held a parameter still after one spurious derivative),
+    the damping eased after a step that did what the linear model promised and stiffened
+    after one that did not (or that the model could not evaluate); a parameter held at a
+    bound by its gradient sits the step out, and steps are clipped to the bounds, so every
+    point tried lies within them wherever each range is wider than the difference step
+    (about 1.5e-8 of the value). Stops, as MINPACK does, when a step or its gain is
+    negligible; a start the model cannot evaluate is returned at once, unconverged. For
+    the shaft fits this takes half the time of scipy's trust-region solver, whose own work
+    per iteration dominates on so small a problem, and reaches about the same minima
+    (decision 0006).
     """
     x = np.clip(start.astype(float), lower, upper)
     residual = residual_rows(x[None, :])[0]
     cost = 0.5 * float(residual @ residual)
+    if not math.isfinite(cost):
+        return x, residual, False
     nfev = 1
     damping = 1e-3
     size = len(x)
@@ -317,6 +323,8 @@ def _levenberg_marquardt(
             trial_residual = residual_rows(trial[None, :])[0]
             nfev += 1
             trial_cost = 0.5 * float(trial_residual @ trial_residual)
+            if not math.isfinite(trial_cost):
+                trial_cost = math.inf  # a step into a region the model cannot evaluate
             predicted = -float(gradient @ step) - 0.5 * float(step @ normal @ step)
             actual = cost - trial_cost
             ratio = actual / predicted if predicted > 0 else -1.0
@@ -365,9 +373,11 @@ def fit_width(
     if sigma_px is None:
         # The blur's kernel is as long as the profile at most (see above).
         widest = ((len(values) - 1) // 2) * STEP_PX / 4.0
+        if widest < 0.25:
+            return None  # too short a profile to tell blur from width
         start.append(1.0)
         lower.append(0.2)
-        upper.append(max(0.25, min(4.0, widest)))
+        upper.append(min(4.0, widest))
     low, high = np.array(lower), np.array(upper)
     first = np.clip(np.array(start), low + 1e-6, high - 1e-6)
     solution, residual, converged = _levenberg_marquardt(
@@ -382,13 +392,18 @@ def fit_width(
     absorbance = float(solution[2])
     sigma = float(sigma_px) if sigma_px is not None else float(solution[3])
     rms = float(np.sqrt(np.mean(residual**2)))
+    # A radius or blur stopped at its bound is where the search gave up, not a measurement.
+    blur_at_bound = sigma_px is None and sigma >= high[3] * 0.999
     return WidthFit(
         width_px=2 * radius,
         sigma_px=sigma,
         amplitude=max(amplitude, 0.0) * (1.0 - math.exp(-absorbance * 2 * radius)),
         fwhm_px=fwhm,
         residual=rms / max(peak, 1e-6),
-        converged=converged and radius < max_radius_px * 0.999 and amplitude > 0,
+        converged=converged
+        and radius < max_radius_px * 0.999
+        and not blur_at_bound
+        and amplitude > 0,
     )
 
 

@@ -116,13 +116,23 @@ def _order(pixels: np.ndarray) -> np.ndarray:
     """
     if len(pixels) == 1:
         return pixels[:, ::-1].astype(float)
-    # Each pixel's neighbours read off a small grid of pixel numbers (-1: not in the branch),
-    # one column per offset: a table built by array operations, not a lookup per pixel.
-    rows = pixels[:, 0] - pixels[:, 0].min() + 1
-    cols = pixels[:, 1] - pixels[:, 1].min() + 1
-    grid = np.full((int(rows.max()) + 2, int(cols.max()) + 2), -1, dtype=np.intp)
-    grid[rows, cols] = np.arange(len(pixels))
-    table = np.stack([grid[rows + dr, cols + dc] for dr, dc in _WALK_OFFSETS], axis=1)
+    # Each pixel's neighbours found by array operations, one column per offset (-1: not in
+    # the branch): every pixel has a key, row times a stride wider than the branch plus
+    # column, and a neighbour's key is looked up among the sorted keys. Memory and time
+    # grow with the branch's length, not with its bounding box (a long diagonal hair's box
+    # is millions of pixels).
+    rows = (pixels[:, 0] - pixels[:, 0].min() + 1).astype(np.int64)
+    cols = (pixels[:, 1] - pixels[:, 1].min() + 1).astype(np.int64)
+    stride = int(cols.max()) + 2
+    keys = rows * stride + cols
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    columns = []
+    for dr, dc in _WALK_OFFSETS:
+        wanted = keys + (dr * stride + dc)
+        at = np.minimum(np.searchsorted(sorted_keys, wanted), len(keys) - 1)
+        columns.append(np.where(sorted_keys[at] == wanted, by_key[at], -1))
+    table = np.stack(columns, axis=1)
     start = int(np.argmin((table >= 0).sum(axis=1)))
     neighbours = table.tolist()
     seen = bytearray(len(pixels))
