@@ -236,9 +236,10 @@ def outer_half_maximum_width(profile: Profile) -> float | None:
     )
 
 
-def _projected_residuals(shapes: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For each row of ``shapes``: ``base + amplitude * shape - values`` with the least-squares
-    amplitude (no lower than 0) and base solved in closed form (variable projection)."""
+def _linear_fit(shapes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``shapes``: the least-squares amplitude and base of
+    ``base + amplitude * shape`` against ``values``, in closed form (amplitude 0 where the
+    shape is flat)."""
     n = len(values)
     sx, sy = shapes.sum(axis=1), float(values.sum())
     sxx, sxy = (shapes * shapes).sum(axis=1), shapes @ values
@@ -246,15 +247,14 @@ def _projected_residuals(shapes: np.ndarray, values: np.ndarray) -> np.ndarray:
     solvable = np.abs(det) >= 1e-12
     amplitude = np.where(solvable, (n * sxy - sx * sy) / np.where(solvable, det, 1.0), 0.0)
     base = np.where(solvable, (sy - amplitude * sx) / n, sy / max(n, 1))
+    return amplitude, base
+
+
+def _projected_residuals(shapes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row of ``shapes``: ``base + amplitude * shape - values`` with the least-squares
+    amplitude (no lower than 0) and base solved in closed form (variable projection)."""
+    amplitude, base = _linear_fit(shapes, values)
     return base[:, None] + np.maximum(amplitude, 0.0)[:, None] * shapes - values[None, :]
-
-
-def _amplitude(shape: np.ndarray, values: np.ndarray) -> float:
-    """The least-squares amplitude of ``shape`` in ``values`` (with a free base)."""
-    n = len(values)
-    sx, sy = float(shape.sum()), float(values.sum())
-    det = n * float(shape @ shape) - sx * sx
-    return 0.0 if abs(det) < 1e-12 else (n * float(shape @ values) - sx * sy) / det
 
 
 def _levenberg_marquardt(
@@ -387,7 +387,7 @@ def fit_width(
         high,
     )
     shape = _shapes(offsets, solution[None, :], sigma_px)[0]
-    amplitude = _amplitude(shape, values)
+    amplitude = float(_linear_fit(shape[None, :], values)[0][0])
     radius = float(solution[1])
     absorbance = float(solution[2])
     sigma = float(sigma_px) if sigma_px is not None else float(solution[3])
