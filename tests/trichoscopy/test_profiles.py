@@ -1,5 +1,6 @@
-"""Shaft widths from cross profiles: the model fit recovers drawn shafts, and the small
-bounded least-squares solver behind it keeps to its bounds and solves what it is given."""
+"""Shaft widths from cross profiles: profiles read only what the image shows, the model fit
+recovers drawn shafts, and the small bounded least-squares solver behind it keeps to its
+bounds and solves what it is given."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from mesoclinic.trichoscopy.profiles import (
     Profile,
     _levenberg_marquardt,
     _shapes,
+    cross_profile,
     fit_width,
     shaft_model,
 )
@@ -204,3 +206,92 @@ def test_the_solver_returns_a_start_it_cannot_evaluate_unconverged():
     assert not converged
     assert np.array_equal(solution, [1.0, 2.0])
     assert calls == [1]
+
+
+# -- cross profiles at the image's edge --------------------------------------------------
+
+
+def _shaft_image(shape, point, direction, width_px):
+    """A darker straight band (image minus background) of ``width_px`` through ``point``,
+    on a background whose brightness is 1 everywhere."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    along = np.asarray(direction, dtype=float) / np.hypot(*direction)
+    distance = np.abs((xs - point[0]) * along[1] - (ys - point[1]) * along[0])
+    cover = np.clip(width_px / 2 + 0.5 - distance, 0.0, 1.0)
+    difference = -0.4 * cover[..., None] * np.ones(3)
+    return difference, np.ones(shape), np.ones(shape), along
+
+
+def _width_at_half_maximum(profile):
+    return float((profile.values > 0.5 * profile.values.max()).sum() * STEP_PX)
+
+
+def _centres_along(point, along, distances):
+    centres = np.array([point + t * along for t in distances])
+    normals = np.tile([-along[1], along[0]], (len(centres), 1))
+    return centres, normals
+
+
+def _slanting_out_of_the_right_edge(width_px, angle_deg):
+    """A shaft crossing the right edge of a 200 x 160 image at ``angle_deg`` to it, and
+    centres along its axis from 2 to 60 px in from the edge."""
+    shape = (200, 160)
+    crossing = np.array([shape[1] - 0.5, 60.0])
+    angle = np.radians(angle_deg)
+    difference, norm, mean, along = _shaft_image(
+        shape, crossing, (-np.sin(angle), np.cos(angle)), width_px
+    )
+    centres, normals = _centres_along(crossing, along, np.arange(2.0, 62.0, 2.0))
+    return shape, difference, norm, mean, centres, normals
+
+
+def test_a_shaft_meeting_the_edge_at_a_slant_is_read_at_its_own_width():
+    # Its profiles there run out of the image on the shaft's own side, where the edge's
+    # pixels repeated (dark: the shaft crosses it) made it look three times wider.
+    _, difference, norm, mean, centres, normals = _slanting_out_of_the_right_edge(12.0, 10)
+    profile = cross_profile(
+        difference, norm, mean, centres, normals, half_span_px=30.0, align_within_px=9.0
+    )
+    assert profile is not None
+    assert _width_at_half_maximum(profile) == pytest.approx(12.0, abs=0.75)
+    assert np.isfinite(profile.values).all()
+
+
+def test_centres_whose_shaft_the_edge_cuts_are_left_out_and_the_rest_read():
+    shape, difference, norm, mean, centres, normals = _slanting_out_of_the_right_edge(12.0, 10)
+    profile = cross_profile(
+        difference,
+        norm,
+        mean,
+        centres,
+        normals,
+        half_span_px=30.0,
+        align_within_px=9.0,
+        in_image_within_px=8.0,
+    )
+    assert profile is not None
+    # Only the centres whose normals stay in the image for 8 px either side are used.
+    room = (shape[1] - 0.5 - centres[:, 0]) / np.abs(normals[:, 0])
+    assert profile.samples == int((room >= 8.0).sum())
+    assert 0 < profile.samples < len(centres)
+    assert _width_at_half_maximum(profile) == pytest.approx(12.0, abs=0.75)
+
+
+def test_a_band_lying_along_the_edge_gives_no_profile():
+    # Half a shaft's width from the top edge, along it: the rim of an opening cut by the
+    # edge looks like this, and no width can be read from it.
+    shape, width_px = (120, 200), 10.0
+    point = np.array([20.0, 3.0])
+    difference, norm, mean, along = _shaft_image(shape, point, (1.0, 0.0), width_px)
+    centres, normals = _centres_along(point, along, np.arange(0.0, 120.0, 2.0))
+    profile = cross_profile(
+        difference,
+        norm,
+        mean,
+        centres,
+        normals,
+        half_span_px=25.0,
+        align_within_px=7.5,
+        in_image_within_px=width_px / 2 + 2,
+    )
+    assert profile is None

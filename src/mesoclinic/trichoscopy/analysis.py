@@ -43,7 +43,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2.1"
+VERSION = "1.2.2"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -59,6 +59,9 @@ MIN_EDGE_PIECE_UM = 60.0
 MIN_PX_PER_30UM = 5.0
 # How far a follicle opening's disc reaches beyond a shaft's edge (generous).
 OPENING_REACH_UM = 50.0
+# An opening cut by the image's edge is taken for a hair's exit when it shows at least this
+# share of the contrast of the image's openings wholly in view.
+EDGE_OPENING_SHARE = 0.5
 # A band this much wider on one stretch than on the rest holds a second shaft there.
 OVERLAP_WIDTH_RATIO = 1.3
 # A band widening steadily to this many times its width at the other end holds two shafts
@@ -774,6 +777,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             normal[chosen],
             half_span_px=max(2.5 * local, local / 2 + 6),
             align_within_px=max(2.0, 0.75 * local),
+            in_image_within_px=local / 2 + 2,
         )
 
     # Profiles along each path, away from junctions (where another hair would widen them).
@@ -933,8 +937,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
 
     # Exits: the end leaving a follicle opening, i.e. with darker skin around it.
     opening_shows = skin_level + max(2.0 * spread, 0.02)  # an opening's skin, in contrast
-    hairs: list[Hair] = []
-    exits: list[np.ndarray] = []
+    judged = []
     for candidate in candidates:
         points = candidate.points
         w = candidate.width_px or median_width_px
@@ -951,6 +954,15 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             max(_ostium_score(contrast, points, w / 2, point, radius) for point in pair)
             for pair in ((points[0], points[inward]), (points[-1], points[-1 - inward]))
         ]
+        judged.append((candidate, w, ends, at_edge, scores))
+    # How dark this image's openings show where they are wholly in view: the darker end of
+    # each hair lying inside the image.
+    in_view = [max(scores) for _, _, _, at_edge, scores in judged if not any(at_edge)]
+    typical_opening = float(np.median(in_view)) if in_view else skin_level
+    hairs: list[Hair] = []
+    exits: list[np.ndarray] = []
+    for candidate, w, ends, at_edge, scores in judged:
+        points = candidate.points
         if at_edge[0] and at_edge[1]:
             # A short piece between two edges: a hair cut twice, or one that leaves the image
             # just after leaving its opening. It is the latter only where an opening shows
@@ -970,12 +982,16 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             # where the opening's rim touches the edge); else the end in view is, if its
             # opening shows; else the exit lies beyond the edge.
             edge = scores[1 - inner]
-            # Part of an opening at the edge lies outside the image, so less is asked of it;
-            # it must still stand out from the skin and from the other end. Such an opening
-            # may be centred a little inside the edge or a little beyond it; counting it
-            # whenever it shows errs both ways alike, as hairs leaving an opening just inside
-            # the edge straight out of the image are missed (docs/decisions/0006).
-            if edge > skin_level + max(1.5 * spread, 0.01) and edge > scores[inner] + 0.01:
+            # An opening at the edge must stand out from the skin and from the other end,
+            # and show at least half as dark as the image's openings in view: of one
+            # centred beyond the edge only the fading rim reaches into the image, and it
+            # shows fainter (docs/decisions/0006, item 17). One centred just inside or
+            # just beyond the edge cannot be told apart; hairs leaving an opening just
+            # inside the edge straight out of the image are missed.
+            shows = skin_level + max(
+                1.5 * spread, 0.01, EDGE_OPENING_SHARE * (typical_opening - skin_level)
+            )
+            if edge > shows and edge > scores[inner] + 0.01:
                 exit_index, seen = 1 - inner, True
             else:
                 exit_index, seen = inner, scores[inner] > opening_shows

@@ -23,6 +23,8 @@ from scipy import ndimage
 from .geometry import arc_lengths
 
 STEP_PX = 0.25  # profile sampling step
+# Where the image edge leaves fewer centres than this whole, a profile is not read.
+MIN_EDGE_ROWS = 3
 EPSILON = float(np.finfo(float).eps)
 
 
@@ -66,8 +68,15 @@ def cross_profile(
     normals: np.ndarray,
     half_span_px: float,
     align_within_px: float,
+    in_image_within_px: float = 0.0,
 ) -> Profile | None:
     """The median profile across the hair at ``centres``, each re-centred on its own axis.
+
+    Samples beyond the image's edge are unknown and take no part in the median; a centre
+    whose profile leaves the image within ``in_image_within_px`` of the axis is not used
+    (near the edge only part of a shaft shows, and its width cannot be read there). None
+    when the edge leaves fewer than ``MIN_EDGE_ROWS`` centres (or all, if there are fewer):
+    a piece lying along the edge, or a stub at it.
 
     ``difference`` is image minus background (H x W x 3); the profile is its projection on
     the hair's mean colour change, divided by the background's brightness
@@ -88,12 +97,23 @@ def cross_profile(
         for c in range(3)
     ]
     stack = np.stack(channels, axis=-1)  # samples x offsets x 3
+    # Beyond the image nothing is known. Read as the edge's own pixels repeated, a shaft
+    # meeting the edge at a slant would seem to go on across the whole profile there.
+    height, width = difference.shape[:2]
+    outside = (xs < -0.5) | (xs > width - 0.5) | (ys < -0.5) | (ys > height - 0.5)
+    stack[outside] = np.nan
+    whole = ~(outside & (np.abs(offsets) <= in_image_within_px)[None, :]).any(axis=1)
+    if whole.sum() < min(MIN_EDGE_ROWS, len(centres)):
+        return None  # a piece along the edge, or a stub at it: its width is not in view
+    centres, stack = centres[whole], stack[whole]
     scale = ndimage.map_coordinates(
         background_norm, [centres[:, 1], centres[:, 0]], order=1, mode="nearest"
     )
     scale = np.maximum(scale, 0.05)
     middle = np.abs(offsets) <= max(1.0, align_within_px * 0.3)
-    axis_change = stack[:, middle, :].mean(axis=1)
+    # The centres lie in the image, so the middle is known (but for a sample beyond the
+    # edge of a centre on it, taken for no change).
+    axis_change = np.nan_to_num(stack[:, middle, :]).mean(axis=1)
     direction = axis_change.mean(axis=0)
     norm = float(np.linalg.norm(direction))
     if norm < 1e-6:
@@ -104,10 +124,10 @@ def cross_profile(
     aligned = []
     near = np.abs(offsets) <= align_within_px
     for row in signed:
-        peak = row[near].max()
-        if peak <= 0:
+        peak = np.nanmax(row[near])
+        if not peak > 0:
             continue
-        weights = np.clip(row - 0.5 * peak, 0.0, None) * near
+        weights = np.nan_to_num(np.clip(row - 0.5 * peak, 0.0, None)) * near
         if weights.sum() <= 0:
             continue
         shift = float((weights * offsets).sum() / weights.sum())
@@ -115,7 +135,8 @@ def cross_profile(
     if not aligned:
         return None
     rows = np.vstack(aligned)
-    # Offsets no shifted profile reaches stay unknown; they are far out on the skin, so 0.
+    # Offsets no shifted profile reaches (or only beyond the image's edge) stay unknown;
+    # they are far out on the skin, so 0.
     filled = np.isfinite(rows).any(axis=0)
     values = np.zeros(len(offsets))
     values[filled] = np.nanmedian(rows[:, filled], axis=0)
