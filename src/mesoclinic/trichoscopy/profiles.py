@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .geometry import arc_lengths
+from .geometry import arc_lengths, in_image
 
 STEP_PX = 0.25  # profile sampling step
 # Where the image edge leaves fewer centres than this whole, a profile is not read.
@@ -99,8 +99,9 @@ def cross_profile(
     stack = np.stack(channels, axis=-1)  # samples x offsets x 3
     # Beyond the image nothing is known. Read as the edge's own pixels repeated, a shaft
     # meeting the edge at a slant would seem to go on across the whole profile there.
-    height, width = difference.shape[:2]
-    outside = (xs < -0.5) | (xs > width - 0.5) | (ys < -0.5) | (ys > height - 0.5)
+    outside = ~in_image(np.stack([xs.ravel(), ys.ravel()], axis=1), difference.shape).reshape(
+        xs.shape
+    )
     stack[outside] = np.nan
     whole = ~(outside & (np.abs(offsets) <= in_image_within_px)[None, :]).any(axis=1)
     if whole.sum() < min(MIN_EDGE_ROWS, len(centres)):
