@@ -43,7 +43,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2.2"
+VERSION = "1.2.3"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -57,6 +57,12 @@ DENSE_MASK_SHARE = 0.4
 MIN_EDGE_PIECE_UM = 60.0
 # At least five pixels across a 30 um hair to tell vellus from intermediate (section 6).
 MIN_PX_PER_30UM = 5.0
+# A piece a path's kink cuts off at its end, shorter than this and less than this share as
+# dark as the shaft it turns off, is the skeleton running on into the shaft's opening. The
+# length is 1.5 times the least hair's: hairs are clipped to about 1 mm, and a pale hair
+# meeting a dark one at an angle is long.
+HOOK_MAX_UM = 1.5 * MIN_LENGTH_UM
+HOOK_CONTRAST_SHARE = 0.5
 # How far a follicle opening's disc reaches beyond a shaft's edge (generous).
 OPENING_REACH_UM = 50.0
 # An opening cut by the image's edge is taken for a hair's exit when it shows at least this
@@ -453,6 +459,44 @@ def _split_at_kinks(
     return [(start, stop + 1) for start, stop in itertools.pairwise(bounds) if stop > start]
 
 
+def _faint_hooks(
+    contrast: np.ndarray,
+    points: np.ndarray,
+    split: list[tuple[int, int]],
+    half_width: np.ndarray,
+    um_per_px: float,
+) -> set[int]:
+    """Which pieces of a path cut at its kinks are the skeleton running on from a shaft
+    into the fainter skin of its opening, not a hair: short, at an end of the path, and
+    under ``HOOK_CONTRAST_SHARE`` as dark along their axis as the piece they turn off.
+
+    A shaft keeps its pigment along its length. Where a shaft leaves its opening near the
+    opening's rim, the darker skin of the opening joins the mask beside the shaft's end, and
+    the skeleton turns off the shaft into it: a short line of the opening's darkness,
+    ending in the opening, which would pass for a short hair with its exit in view.
+    """
+    if len(split) < 2:
+        return set()
+    faint = set()
+    for index, neighbour in ((0, 1), (len(split) - 1, len(split) - 2)):
+        start, stop = split[index]
+        piece = points[start:stop]
+        width_px = float(np.median(2 * _at(half_width, piece)))
+        length_um = (polyline_length(piece) + width_px) * um_per_px
+        if length_um >= HOOK_MAX_UM:
+            continue
+        # The half away from the kink: the blur of the shaft's end darkens the other.
+        outer = piece[: max(1, len(piece) // 2)] if index == 0 else piece[len(piece) // 2 :]
+        shaft = points[split[neighbour][0] : split[neighbour][1]]
+        # An opening is wider than its shaft; a pale hair fainter than a dark one it meets
+        # is a thin one (vellus hairs carry little pigment), and narrower.
+        if float(np.median(_at(contrast, outer))) < HOOK_CONTRAST_SHARE * float(
+            np.median(_at(contrast, shaft))
+        ) and width_px >= float(np.median(2 * _at(half_width, shaft))):
+            faint.add(index)
+    return faint
+
+
 def _overlap_step(
     points: np.ndarray, half_width: np.ndarray, end_skip_px: float
 ) -> tuple[int, bool] | None:
@@ -790,7 +834,10 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         shared = np.interp(arc, arc_lengths(path.points), path.shared.astype(float)) > 0.5
         local = max(float(np.median(2 * _at(half_width, points))), 1.0)
         split = _split_at_kinks(points, local, nodes)
+        faint = _faint_hooks(contrast, points, split, half_width, scale)
         for index, (start, stop) in enumerate(split):
+            if index in faint:
+                continue
             # Only the path's own ends keep its junctions; cut ends are free.
             start_node = path.start_node if index == 0 else None
             end_node = path.end_node if index == len(split) - 1 else None
@@ -869,6 +916,14 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             width_px = fit.fwhm_px
         if width_px is not None and length_px < (2 if touches_border else 3) * width_px:
             continue  # a blob (dandruff flake, an opening), not a shaft
+        # The skeleton stops about half a shaft's width short of each end, so the length
+        # above adds a width, read from the mask. There it takes in whatever darker skin the
+        # mask joined to the line: a skeleton's hook into a follicle opening, or a line
+        # through the dark skin between two openings, passed for a short hair (about a
+        # third of the false hairs on easy tuning images). The shaft's own width is what
+        # is missing.
+        if width_px is not None and (polyline_length(points) + width_px) * scale < least_um:
+            continue
         pair = bool(
             width_px is not None
             and (width_px * scale > PAIR_WIDTH_UM or profiles.two_peaks(profile, width_px))
