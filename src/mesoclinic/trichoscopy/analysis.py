@@ -57,10 +57,10 @@ DENSE_MASK_SHARE = 0.4
 MIN_EDGE_PIECE_UM = 60.0
 # At least five pixels across a 30 um hair to tell vellus from intermediate (section 6).
 MIN_PX_PER_30UM = 5.0
-# A piece a path's kink cuts off at its end, shorter than this and less than this share as
-# dark as the shaft it turns off, is the skeleton running on into the shaft's opening. The
-# length is 1.5 times the least hair's: hairs are clipped to about 1 mm, and a pale hair
-# meeting a dark one at an angle is long.
+# A piece a path's kink cuts off at its end, shorter than this, less than this share as
+# dark as the shaft it turns off and no narrower, is the skeleton running on into the
+# shaft's opening. The length is 1.5 times the least hair's: hairs are clipped to about
+# 1 mm, and a pale hair meeting a dark one at an angle is long.
 HOOK_MAX_UM = 1.5 * MIN_LENGTH_UM
 HOOK_CONTRAST_SHARE = 0.5
 # How far a follicle opening's disc reaches beyond a shaft's edge (generous).
@@ -466,9 +466,10 @@ def _faint_hooks(
     half_width: np.ndarray,
     um_per_px: float,
 ) -> set[int]:
-    """Which pieces of a path cut at its kinks are the skeleton running on from a shaft
-    into the fainter skin of its opening, not a hair: short, at an end of the path, and
-    under ``HOOK_CONTRAST_SHARE`` as dark along their axis as the piece they turn off.
+    """Which pieces of a path cut at its kinks (indices into ``split``) are the skeleton
+    running on from a shaft into the fainter skin of its opening, not a hair: shorter than
+    ``HOOK_MAX_UM``, at an end of the path, under ``HOOK_CONTRAST_SHARE`` as dark along
+    the outer half of their axis as the piece they turn off, and no narrower in the mask.
 
     A shaft keeps its pigment along its length. Where a shaft leaves its opening near the
     opening's rim, the darker skin of the opening joins the mask beside the shaft's end, and
