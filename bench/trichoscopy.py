@@ -42,7 +42,13 @@ again ``--repeat`` (default 4) times with new lighting, blur, noise, glare and J
 SD over mean, %) of each scene's counts over the original and its re-renders is averaged.
 
 Results come as one row per set (``--markdown``: a Markdown table for the README), with the
-targets each set misses below. ``--json PATH`` also writes every figure and each image's
+targets each set misses below. A second table says why the counts are off: each true hair
+leaving the skin in the image that no detection matches, by where it lies (at the edge,
+drawn touching another, under a hair from its own opening or another, partly under one,
+elsewhere), each hair found whose exit was judged on the wrong side of the frame, and each
+counted detection matching no true hair, along a true hair or elsewhere
+(``evaluate.count_errors``); the detected minus the true count is the last three columns'
+sum less the first seven's. ``--json PATH`` also writes every figure and each image's
 score. ``--quick`` (3 images per set, 1 re-render of the first 3 scenes, memory on 1) is a
 smoke run. The load average is printed: other work on the machine shows in the timings.
 """
@@ -284,6 +290,19 @@ def print_table(runs: list[SetRun], *, markdown: bool) -> None:
         print(line(cells))
 
 
+def print_count_errors(runs: list[SetRun]) -> None:
+    """A Markdown table of why the counts are off, by set: hairs in each class."""
+    print("Why the counts are off (hairs in each class, summed over the set's images):")
+    print()
+    labels = evaluate.COUNT_ERROR_LABELS
+    print("| Tier | Set | " + " | ".join(labels.values()) + " |")
+    print("|" + "|".join(["---"] * 2 + ["---:"] * len(labels)) + "|")
+    for run in runs:
+        errors = run.summary.count_errors
+        cells = [_cell(errors[key], 0) for key in labels]
+        print(f"| {run.tier} | {run.label} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     args = arguments()
     pinning = pin_to_one_core()
@@ -310,6 +329,8 @@ def main() -> None:
 
     print()
     print_table(runs, markdown=args.markdown)
+    print()
+    print_count_errors(runs)
     print()
     for run in runs:
         missed = run.misses

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from mesoclinic.trichoscopy import cli
+from mesoclinic.trichoscopy.evaluate import COUNT_ERROR_CLASSES, COUNT_ERROR_LABELS
 
 # Easy seeds 5 and 6 at 320x240 hold a few hairs each; the analysis of one takes well under
 # a second.
@@ -269,6 +270,11 @@ def test_evaluate_prints_the_table(generated: Path, capsys: pytest.CaptureFixtur
         assert label in out
     assert out.splitlines()[0] == "easy"
     assert ("All targets met." in out) == (code == 0)
+    for line in out.splitlines():
+        if line.startswith("  count errors: "):
+            for part in line.removeprefix("  count errors: ").split(", "):
+                label, _, number = part.rpartition(" ")
+                assert label in COUNT_ERROR_LABELS.values() and int(number) > 0
 
 
 def test_evaluate_json(generated: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -278,6 +284,13 @@ def test_evaluate_json(generated: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert data["groups"][0]["images"] == 2
     assert len(data["groups"][0]["per_image"]) == 2
     assert data["all_targets_met"] == (code == 0)
+    # Why the count is off, by class: the classes add up to the count's error.
+    errors = data["groups"][0]["count_errors"]
+    assert tuple(errors) == COUNT_ERROR_CLASSES
+    over = sum(errors[key] for key in ("counted_exit_beyond", "false_along_a_hair"))
+    over += errors["false_elsewhere"]
+    net = sum(image["count_error"] for image in data["groups"][0]["per_image"])
+    assert over - (sum(errors.values()) - over) == net
 
 
 def test_evaluate_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,16 +2,18 @@
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 
 from mesoclinic.trichoscopy.evaluate import (
     COMMON_TARGETS,
+    COUNT_ERROR_CLASSES,
     TARGETS,
     ImageScore,
     Summary,
+    count_errors,
     misses,
     score,
     scored_truth,
@@ -201,6 +203,101 @@ def test_removing_detections_turns_true_positives_into_false_negatives(k: int) -
     assert after.true_positives == before.true_positives - k
     assert after.false_negatives == before.false_negatives + k
     assert after.false_positives == before.false_positives
+
+
+def _count_error(classes: dict[str, int]) -> int:
+    over = classes["counted_exit_beyond"] + classes["false_along_a_hair"]
+    over += classes["false_elsewhere"]
+    under = classes["found_not_counted"] + sum(
+        n for key, n in classes.items() if key.startswith("missed_")
+    )
+    return over - under
+
+
+def test_each_count_error_is_put_in_its_class_and_they_add_up_to_the_count_error() -> None:
+    # Exits 40 px or more from the edges (25 px is 100 um), but for the one at the edge.
+    found_ok = _truth(1, 40.0, x0=40.0)
+    at_edge = _truth(2, 80.0, x0=5.0, x1=200.0)  # leaves the skin 5 px from the edge
+    under = replace(_truth(3, 120.0, x0=40.0), unit=4)  # on hair 4's shaft, from its opening
+    over_it = _truth(4, 123.0, x0=40.0)
+    touching = replace(_truth(5, 160.0, x0=40.0), touching=True)
+    not_counted = _truth(6, 185.0, x0=40.0)
+    from_beyond = _truth(7, 10.0, x0=-30.0, x1=200.0, exit_in_image=False)
+    scene = _scene(found_ok, at_edge, under, over_it, touching, not_counted, from_beyond)
+    elsewhere = Hair(
+        id=90,
+        centreline_px=tuple((280.0, float(y)) for y in range(20, 101, 2)),
+        width_um=60.0,
+        exit_px=(280.0, 20.0),
+        counted=True,
+    )
+    again = replace(_found(found_ok, dy=1.0, share=0.3), id=91, counted=True)
+    result = _result(
+        _found(found_ok),
+        _found(over_it),
+        replace(_found(not_counted), counted=False),
+        replace(_found(from_beyond), counted=True),
+        elsewhere,
+        again,
+    )
+
+    classes = count_errors(result, scene)
+
+    assert classes == {
+        **dict.fromkeys(COUNT_ERROR_CLASSES, 0),
+        "missed_at_edge": 1,
+        "missed_touching": 1,
+        "missed_under_same_opening": 1,
+        "found_not_counted": 1,
+        "counted_exit_beyond": 1,
+        "false_along_a_hair": 1,
+        "false_elsewhere": 1,
+    }
+    assert _count_error(classes) == result.count - scene.count == -1
+
+
+def test_the_score_carries_its_count_errors_and_the_summary_sums_them() -> None:
+    scene = _scene(_truth(1, 40.0, x0=40.0), _truth(2, 100.0, x0=40.0))
+    result = _result(_found(scene.hairs[0]))  # the second hair missed, away from others
+    scored = score(result, scene)
+    assert scored.count_errors == count_errors(result, scene)
+    assert scored.as_json()["count_errors"]["missed_elsewhere"] == 1
+    summary = Summary("two", [scored, scored])
+    assert summary.count_errors["missed_elsewhere"] == 2
+    assert summary.as_json()["count_errors"] == summary.count_errors
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        (_truth(2, 103.0, x0=40.0), "missed_under_other"),  # all of it on another shaft
+        (_truth(2, 103.0, x0=140.0, x1=290.0), "missed_partly_under"),  # half of it
+        (_truth(2, 160.0), "missed_elsewhere"),  # nowhere near another hair
+    ],
+)
+def test_a_missed_hair_is_classed_by_how_much_of_it_lies_on_another(
+    other: TruthHair, expected: str
+) -> None:
+    missed = _truth(1, 100.0, x0=40.0, x1=240.0)
+    scene = _scene(missed, other)
+    classes = count_errors(_result(_found(other)), scene)
+    assert {key: n for key, n in classes.items() if n} == {expected: 1}
+
+
+@pytest.mark.parametrize("tier", ["easy", "medium", "hard"])
+def test_a_perfect_result_has_no_count_errors(tier: str) -> None:
+    scene = _fully_scored_scene(tier)
+    assert set(count_errors(_perfect(scene), scene).values()) == {0}
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_count_errors_add_up_to_the_count_error_when_hairs_are_left_out(k: int) -> None:
+    scene = _fully_scored_scene("medium")
+    full = _perfect(scene)
+    fewer = _result(*full.hairs[k:], shape=scene.size_px, um_per_px=scene.um_per_px)
+    classes = count_errors(fewer, scene)
+    assert _count_error(classes) == fewer.count - scene.count
+    assert _count_error(classes) == -sum(hair.exit_in_image for hair in scene.hairs[:k])
 
 
 def test_a_spurious_hair_far_from_any_truth_is_one_false_positive() -> None:
@@ -416,6 +513,7 @@ def test_an_image_score_reports_its_figures_as_json() -> None:
         "width_median_abs_error_um": 3.0,
         "seconds": 1.235,
         "peak_mb": 0.0,
+        "count_errors": {},
     }
     assert _image().as_json()["width_median_abs_error_um"] is None
 
@@ -476,6 +574,7 @@ SUMMARY_KEYS = {
     "repeatability_cv_percent",
     "seconds_per_image",
     "peak_mb",
+    "count_errors",
 }
 
 
@@ -496,7 +595,9 @@ def test_an_empty_summary_is_nan_and_reports_none() -> None:
     data = summary.as_json()
     assert set(data) == SUMMARY_KEYS
     assert (data["name"], data["images"], data["true_hairs"]) == ("nothing", 0, 0)
-    assert all(data[key] is None for key in SUMMARY_KEYS - {"name", "images", "true_hairs"})
+    assert data["count_errors"] == dict.fromkeys(COUNT_ERROR_CLASSES, 0)
+    figures = SUMMARY_KEYS - {"name", "images", "true_hairs", "count_errors"}
+    assert all(data[key] is None for key in figures)
 
 
 def test_a_summary_of_images_without_hairs_has_no_f1_or_width() -> None:

@@ -575,6 +575,13 @@ def _group_table(summary: evaluate.Summary, missed: list[str]) -> str:
     lines = [summary.name]
     for label, value in rows:
         lines.append(f"  {label:<28} {'n/a' if value is None else value}")
+    errors = [
+        f"{label} {data['count_errors'][key]}"
+        for key, label in evaluate.COUNT_ERROR_LABELS.items()
+        if data["count_errors"][key]
+    ]
+    if errors:
+        lines.append("  count errors: " + ", ".join(errors))
     if missed:
         lines.append("  targets missed: " + "; ".join(missed))
     else:

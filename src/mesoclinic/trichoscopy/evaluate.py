@@ -45,6 +45,8 @@ class ImageScore:
     class_agreements: tuple[bool, ...]
     seconds: float = 0.0
     peak_mb: float = 0.0
+    # Why the count is off: hairs in each of ``COUNT_ERROR_CLASSES`` (``count_errors``).
+    count_errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def count_error(self) -> int:
@@ -73,6 +75,7 @@ class ImageScore:
             "width_median_abs_error_um": _median(self.width_errors_um),
             "seconds": round(self.seconds, 3),
             "peak_mb": round(self.peak_mb, 1),
+            "count_errors": dict(self.count_errors),
         }
 
 
@@ -90,22 +93,28 @@ def scored_truth(scene: Scene) -> list[TruthHair]:
     return out
 
 
-def score(
-    result: Result, scene: Scene, *, seconds: float = 0.0, peak_mb: float = 0.0
-) -> ImageScore:
-    """How well ``result`` found the hairs of ``scene`` (whole-image counting frame).
+def _in_view(hair: TruthHair, shape: tuple[int, int]) -> np.ndarray:
+    """The true centreline's points inside the image, about a pixel apart."""
+    points = densify(np.asarray(hair.centreline_px))
+    return points[in_image(points, shape)]
 
-    Detections are matched against every hair in view. A match with a hair too little in
-    view to be scored (``scored_truth``) is neither a hit nor a false positive: finding it
-    is not required, and finding it is not wrong.
+
+def _tolerance_px(hair: TruthHair, um_per_px: float) -> float:
+    return TOLERANCE_PX + 0.15 * hair.width_um / um_per_px
+
+
+def match_hairs(result: Result, scene: Scene) -> list[tuple[int, TruthHair]]:
+    """One-to-one matches of ``result.hairs`` (by index) to the true hairs in view, in the
+    order of the detections.
+
+    A detection can match a hair when ``ON_LINE_FRACTION`` of its centreline lies within
+    the tolerance (``TOLERANCE_PX`` plus 15 % of the hair's width) of the hair's, and it
+    covers ``COVER_FRACTION`` of the hair's part in view; of the possible pairs, those
+    closest overall are taken (``linear_sum_assignment``).
     """
-    scored_ids = {hair.id for hair in scored_truth(scene)}
     shape = scene.size_px
     in_view = [hair for hair in scene.hairs if hair.visible_length_px > 0]
-    truth_points = []
-    for hair in in_view:
-        points = densify(np.asarray(hair.centreline_px))
-        truth_points.append(points[in_image(points, shape)])
+    truth_points = [_in_view(hair, shape) for hair in in_view]
     trees = [cKDTree(points) if len(points) else None for points in truth_points]
     detected = [densify(np.asarray(h.centreline_px)) for h in result.hairs]
     cost = np.full((len(detected), len(in_view)), 10.0)
@@ -116,7 +125,7 @@ def score(
         for j, (hair, tree) in enumerate(zip(in_view, trees, strict=True)):
             if tree is None:
                 continue
-            tolerance = TOLERANCE_PX + 0.15 * hair.width_um / scene.um_per_px
+            tolerance = _tolerance_px(hair, scene.um_per_px)
             distance, _ = tree.query(points, distance_upper_bound=tolerance * 4)
             on_line = float(np.mean(distance <= tolerance))
             if on_line < ON_LINE_FRACTION:
@@ -131,13 +140,27 @@ def score(
         rows, cols = linear_sum_assignment(cost)
     else:
         rows, cols = np.array([], dtype=int), np.array([], dtype=int)
-    matches = [(i, j) for i, j in zip(rows, cols, strict=True) if cost[i, j] < 10.0]
-    hits = [(i, j) for i, j in matches if in_view[j].id in scored_ids]
+    return [(int(i), in_view[j]) for i, j in zip(rows, cols, strict=True) if cost[i, j] < 10.0]
+
+
+def score(
+    result: Result, scene: Scene, *, seconds: float = 0.0, peak_mb: float = 0.0
+) -> ImageScore:
+    """How well ``result`` found the hairs of ``scene`` (whole-image counting frame).
+
+    Detections are matched against every hair in view (``match_hairs``). A match with a hair too
+    little in view to be scored (``scored_truth``) is neither a hit nor a false positive:
+    finding it is not required, and finding it is not wrong.
+    """
+    scored_ids = {hair.id for hair in scored_truth(scene)}
+    matches = match_hairs(result, scene)
+    errors = _count_errors(result, scene, dict(matches))
+    hits = [(i, true) for i, true in matches if true.id in scored_ids]
     excused = len(matches) - len(hits)
     width_errors = []
     agreements = []
-    for i, j in hits:
-        found, true = result.hairs[i], in_view[j]
+    for i, true in hits:
+        found = result.hairs[i]
         if found.width_um is None:
             continue
         width_errors.append(abs(found.width_um - true.width_um))
@@ -149,13 +172,153 @@ def score(
         true_count=scene.count,
         detected_count=result.count,
         true_positives=len(hits),
-        false_positives=len(detected) - len(hits) - excused,
+        false_positives=len(result.hairs) - len(hits) - excused,
         false_negatives=len(scored_ids) - len(hits),
         width_errors_um=tuple(width_errors),
         class_agreements=tuple(agreements),
         seconds=seconds,
         peak_mb=peak_mb,
+        count_errors=errors,
     )
+
+
+# Why a count is off, one class per error (``count_errors``), with its label in a report.
+# Misses: true hairs leaving the skin in the image that no detection matches. Exits: hairs
+# found whose exit was judged on the wrong side of the frame. False: counted detections
+# that match no true hair.
+COUNT_ERROR_LABELS = {
+    "missed_at_edge": "missed at edge",
+    "missed_touching": "missed touching",
+    "missed_under_same_opening": "missed under a hair of its opening",
+    "missed_under_other": "missed under another",
+    "missed_partly_under": "missed partly under",
+    "missed_elsewhere": "missed elsewhere",
+    "found_not_counted": "found, exit missed",
+    "counted_exit_beyond": "counted, exit beyond",
+    "false_along_a_hair": "false along a hair",
+    "false_elsewhere": "false elsewhere",
+}
+COUNT_ERROR_CLASSES = tuple(COUNT_ERROR_LABELS)
+# A missed hair leaving the skin this near the image's edge: little of it may be in view.
+EDGE_REACH_UM = 100.0
+# A missed hair lying this share of its length in view on another's shaft is under it.
+UNDER_SHARE = 0.7
+PARTLY_UNDER_SHARE = 0.3
+
+
+class _TrueLines:
+    """The true centrelines, each with its bounding box and (made when first asked for)
+    a tree of its points, so that a line is compared only with those that come near it."""
+
+    def __init__(self, scene: Scene, *, in_view_only: bool) -> None:
+        self.hairs = list(scene.hairs)
+        if in_view_only:
+            self.points = [_in_view(hair, scene.size_px) for hair in self.hairs]
+        else:
+            self.points = [densify(np.asarray(hair.centreline_px)) for hair in self.hairs]
+        empty = np.full(2, np.nan)
+        self.low = np.array([p.min(axis=0) if len(p) else empty for p in self.points])
+        self.high = np.array([p.max(axis=0) if len(p) else empty for p in self.points])
+        self._trees: dict[int, cKDTree] = {}
+
+    def near(self, points: np.ndarray, reach_px: float) -> list[tuple[TruthHair, cKDTree]]:
+        """The true hairs whose line's box lies within ``reach_px`` of ``points``' box."""
+        if not len(self.hairs) or not len(points):
+            return []
+        low, high = points.min(axis=0) - reach_px, points.max(axis=0) + reach_px
+        close = np.nonzero(np.all(self.high >= low, axis=1) & np.all(self.low <= high, axis=1))[0]
+        out = []
+        for k in close:
+            if int(k) not in self._trees:
+                self._trees[int(k)] = cKDTree(self.points[k])
+            out.append((self.hairs[k], self._trees[int(k)]))
+        return out
+
+
+def _share_under(hair: TruthHair, lines: _TrueLines, scene: Scene) -> tuple[float, bool]:
+    """How much of ``hair`` in view lies on another true hair's shaft (the two shafts
+    overlap or touch there), and whether the hair it lies on most leaves the same opening."""
+    points = _in_view(hair, scene.size_px)
+    if not len(points):
+        return 0.0, False
+    under = np.zeros(len(points), dtype=bool)
+    most, same_opening = 0.0, False
+    widest_um = max(other.width_um for other in scene.hairs)
+    for other, tree in lines.near(points, (hair.width_um + widest_um) / 2 / scene.um_per_px):
+        if other.id == hair.id:
+            continue
+        reach = (hair.width_um + other.width_um) / 2 / scene.um_per_px
+        gap, _ = tree.query(points, distance_upper_bound=reach + 1.0)
+        on = gap <= reach
+        if float(on.mean()) > most:
+            most, same_opening = float(on.mean()), other.unit == hair.unit
+        under |= on
+    return float(under.mean()), same_opening
+
+
+def count_errors(result: Result, scene: Scene) -> dict[str, int]:
+    """The errors behind ``result``'s count against ``scene``'s (whole-image frame), by
+    ``COUNT_ERROR_CLASSES``. The detected minus the true count is the sum of the
+    ``counted_exit_beyond`` and ``false_*`` classes less the ``missed_*`` and
+    ``found_not_counted`` ones.
+
+    A missed hair is put in the first class it fits: it leaves the skin within
+    ``EDGE_REACH_UM`` of the edge; it was drawn touching another; ``UNDER_SHARE`` of it
+    lies on the shaft of a hair from its own opening, or of another hair; at least
+    ``PARTLY_UNDER_SHARE`` does; or none of these. A false hair lies along a true one when
+    ``ON_LINE_FRACTION`` of its line is within the tolerance of a true line (a piece or a
+    second finding of a hair), else elsewhere (an opening, a flake, a vessel, skin).
+    """
+    return _count_errors(result, scene, dict(match_hairs(result, scene)))
+
+
+def _count_errors(result: Result, scene: Scene, matched: dict[int, TruthHair]) -> dict[str, int]:
+    """``count_errors`` with the matches (detection index to true hair) already made."""
+    classes = dict.fromkeys(COUNT_ERROR_CLASSES, 0)
+    height, width = scene.size_px
+    edge_px = EDGE_REACH_UM / scene.um_per_px
+    drawn = _TrueLines(scene, in_view_only=False)
+    found_by_truth = {true.id: result.hairs[i] for i, true in matched.items()}
+    for hair in scene.hairs:
+        if not hair.exit_in_image:
+            continue
+        found = found_by_truth.get(hair.id)
+        if found is not None:
+            if not found.counted:
+                classes["found_not_counted"] += 1
+            continue
+        x, y = hair.exit_px
+        if min(x + 0.5, y + 0.5, width - 0.5 - x, height - 0.5 - y) < edge_px:
+            classes["missed_at_edge"] += 1
+        elif hair.touching:
+            classes["missed_touching"] += 1
+        else:
+            share, same_opening = _share_under(hair, drawn, scene)
+            if share >= UNDER_SHARE:
+                key = "missed_under_same_opening" if same_opening else "missed_under_other"
+                classes[key] += 1
+            elif share >= PARTLY_UNDER_SHARE:
+                classes["missed_partly_under"] += 1
+            else:
+                classes["missed_elsewhere"] += 1
+    seen = _TrueLines(scene, in_view_only=True)
+    widest_px = max((_tolerance_px(hair, scene.um_per_px) for hair in scene.hairs), default=0.0)
+    for i, found in enumerate(result.hairs):
+        if not found.counted:
+            continue
+        true = matched.get(i)
+        if true is not None:
+            if not true.exit_in_image:
+                classes["counted_exit_beyond"] += 1
+            continue
+        points = densify(np.asarray(found.centreline_px))
+        along = any(
+            float(np.mean(tree.query(points)[0] <= _tolerance_px(hair, scene.um_per_px)))
+            >= ON_LINE_FRACTION
+            for hair, tree in seen.near(points, widest_px)
+        )
+        classes["false_along_a_hair" if along else "false_elsewhere"] += 1
+    return classes
 
 
 @dataclass
@@ -209,6 +372,13 @@ class Summary:
     def peak_mb(self) -> float:
         return float(max(s.peak_mb for s in self.images)) if self.images else math.nan
 
+    @property
+    def count_errors(self) -> dict[str, int]:
+        """Hairs in each of ``COUNT_ERROR_CLASSES``, summed over the images."""
+        return {
+            key: sum(s.count_errors.get(key, 0) for s in self.images) for key in COUNT_ERROR_CLASSES
+        }
+
     def as_json(self) -> dict[str, Any]:
         def r(value: float, digits: int = 3) -> float | None:
             return None if math.isnan(value) else round(value, digits)
@@ -225,6 +395,7 @@ class Summary:
             "repeatability_cv_percent": r(self.repeatability_cv, 2),
             "seconds_per_image": r(self.seconds_per_image, 3),
             "peak_mb": r(self.peak_mb, 1),
+            "count_errors": self.count_errors,
         }
 
 
