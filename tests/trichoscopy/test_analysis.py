@@ -582,6 +582,94 @@ def test_adding_a_hair_to_a_scene_never_lowers_the_count(seed, x, y, angle):
     assert after >= before
 
 
+# Two hairs wholly in view, so that the image has typical hairs and openings to compare with.
+_IN_VIEW = [Shaft(200, 150, 20, length_um=800), Shaft(300, 300, -60, length_um=700)]
+
+
+@pytest.mark.parametrize("noise_seed", [1, 2, 3])
+@pytest.mark.parametrize(
+    "root",
+    [
+        Shaft(10, 200, 180),  # straight out of the left edge, 10 px from it
+        Shaft(240, 8, -70),  # out of the top edge at a slant
+        Shaft(6, 60, 200, width_um=80),  # 6 px from the edge: little more than its cap shows
+        Shaft(150, 352, 100, width_um=45),  # out of the bottom edge, a thinner hair
+    ],
+    ids=["left", "top-slanted", "cap-only", "bottom-thin"],
+)
+def test_a_hair_leaving_its_opening_just_inside_the_edge_and_running_out_is_counted(
+    root, noise_seed
+):
+    # Only its root shows: a short dark band with a rounded end in its opening, cut off by
+    # the edge. No profile can be read across it (analysis 1.2.3 dropped it: 18 of the 32
+    # hairs missed on 60 easy tuning images were such roots). It is counted, at its root,
+    # with its width unmeasured.
+    scene = build_scene([root, *_IN_VIEW])
+    image = synth.render(scene, clean_look(seed=noise_seed))
+    result = analyze(image, scene.um_per_px)
+    assert scene.count == 3
+    assert result.count == 3
+    stubs = [hair for hair in result.hairs if hair.width_um is None]
+    assert len(stubs) == 1
+    assert stubs[0].counted
+    assert stubs[0].hair_class == "unmeasured"
+    width_px = root.width_um / scene.um_per_px
+    assert math.dist(stubs[0].exit_px, (root.x, root.y)) <= width_px
+
+
+@pytest.mark.parametrize("noise_seed", [1, 2, 3])
+@pytest.mark.parametrize(
+    "tip",
+    [
+        Shaft(-100, 20, 10, length_um=560),  # from the left, its tip 38 px in
+        Shaft(-60, 300, -15, length_um=400),
+        Shaft(150, -80, 80, length_um=420),  # from above, only its tip in view
+        Shaft(520, 200, 190, length_um=300),  # from the right
+    ],
+    ids=["left", "left-rising", "top-tip", "right"],
+)
+def test_the_rounded_tip_of_a_hair_from_beyond_the_edge_is_not_taken_for_a_root(tip, noise_seed):
+    # A tip coming in from beyond the edge is a short dark band with a rounded end too,
+    # but no opening shows round it. (While the rule for roots was being made, the run
+    # where the band meets the edge was read only near the path's end: a tip meeting the
+    # edge at a slant then seemed a thin shaft, its own darkness beside that thin line was
+    # read as an opening, and 7 tips were counted on 60 easy tuning images.)
+    scene = build_scene([tip, *_IN_VIEW])
+    image = synth.render(scene, clean_look(seed=noise_seed))
+    result = analyze(image, scene.um_per_px)
+    assert scene.count == 2
+    assert result.count == 2
+
+
+@pytest.mark.parametrize(
+    ("values", "foot", "expected"),
+    [
+        # A band 6 px wide meeting the edge at 20-25: its middle and its length.
+        ({20: 0.8, 21: 0.8, 22: 0.9, 23: 0.9, 24: 0.8, 25: 0.8}, 22.0, (22.5, 6.0)),
+        # A slanted band crosses the edge over a long run: read whole, past the reach.
+        ({k: 0.8 for k in range(10, 60)}, 12.0, (34.5, 50.0)),
+        # Of two bands, the one nearer the foot.
+        ({5: 0.8, 6: 0.8, 30: 0.8, 31: 0.8, 32: 0.8}, 28.0, (31.0, 3.0)),
+        # None within reach (8 px) of the foot, or nothing dark enough.
+        ({50: 0.8, 51: 0.8}, 20.0, None),
+        ({20: 0.3, 21: 0.3}, 20.0, None),
+    ],
+)
+def test_the_run_where_a_band_meets_the_edge_is_the_nearest_one_read_whole(values, foot, expected):
+    contrast = np.zeros((80, 100))
+    for row, value in values.items():
+        contrast[row, 0] = value  # the left edge: x fixed at 0, rows along it
+    found = analysis._edge_run(contrast, 0, 0, foot, reach_px=8.0, level=0.5)
+    if expected is None:
+        assert found is None
+        return
+    assert found is not None
+    meet, run_px = found
+    assert meet[0] == 0.0
+    assert meet[1] == pytest.approx(expected[0])
+    assert run_px == expected[1]
+
+
 @settings(max_examples=5, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10_000))
 def test_rotating_the_image_by_90_degrees_changes_the_count_by_at_most_one(seed):
@@ -606,7 +694,10 @@ def test_rotating_the_image_by_90_degrees_changes_the_count_by_at_most_one(seed)
 # and on a hard image that can tip one borderline hair (seed 16 gave 70 on one machine
 # and 69 on a later machine with the same code).
 GOLDEN = [
-    (11, "easy", 27, 26, 1, 3.0),  # since 1.1 an opening 1 px past the edge counts: ambiguous
+    # 1.2.4: 27 to 26. A hair from an opening just past the edge was counted (since 1.1);
+    # now its shaft is seen to run out of the image at full width. Still one false hair
+    # and one missed at the edge.
+    (11, "easy", 26, 26, 1, 3.0),
     (12, "easy", 19, 19, 0, 3.0),
     (14, "medium", 11, 11, 1, 4.0),
     # 1.2.2: 74 to 69. Four hairs coming in from beyond the edge were counted before (the

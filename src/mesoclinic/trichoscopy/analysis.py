@@ -43,7 +43,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2.3"
+VERSION = "1.2.4"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -65,9 +65,11 @@ HOOK_MAX_UM = 1.5 * MIN_LENGTH_UM
 HOOK_CONTRAST_SHARE = 0.5
 # How far a follicle opening's disc reaches beyond a shaft's edge (generous).
 OPENING_REACH_UM = 50.0
-# An opening cut by the image's edge is taken for a hair's exit when it shows at least this
-# share of the contrast of the image's openings wholly in view.
-EDGE_OPENING_SHARE = 0.5
+# A hair leaving its opening just inside the edge and running straight out of the image
+# (``_edge_stubs``) is counted when its opening shows at least this share of the contrast of
+# the image's openings wholly in view: most of its opening is in view, while the tip of a
+# hair from beyond the edge has only skin, or the rim of another opening, around it.
+STUB_OPENING_SHARE = 0.35
 # A band this much wider on one stretch than on the rest holds a second shaft there.
 OVERLAP_WIDTH_RATIO = 1.3
 # A band widening steadily to this many times its width at the other end holds two shafts
@@ -106,6 +108,10 @@ class _Candidate:
     # opening turn out to lie at the wide end (a single shaft tapering to its tip).
     fan_narrow_end: int | None = None
     single_width_px: float | None = None
+    # A hair seen only where it leaves the skin just inside the edge (``_edge_stubs``): the
+    # path runs from its exit to the edge, and ``single_width_px`` is the width its band
+    # crosses the edge with (its own width is not measured).
+    edge_stub: bool = False
 
 
 def _channel_min(rgb: np.ndarray) -> np.ndarray:
@@ -396,13 +402,17 @@ def _ostium_score(
     return float(np.median(contrast[y0:y1, x0:x1][disk]))
 
 
-def _outward(points: np.ndarray, at_start: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """A path's end point and the unit direction it leaves the path by (over its last six
-    steps), or None for the direction where the path has none."""
+def _outward(
+    points: np.ndarray, at_start: bool, steps: int = 6
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A path's end point and the unit direction it leaves the path by (over its last
+    ``steps`` steps), or None for the direction where the path has none."""
     end = points[0] if at_start else points[-1]
     if len(points) < 2:
         return end, None
-    inner = points[min(len(points) - 1, 6)] if at_start else points[max(0, len(points) - 7)]
+    inner = (
+        points[min(len(points) - 1, steps)] if at_start else points[max(0, len(points) - 1 - steps)]
+    )
     direction = end - inner
     norm = float(np.hypot(*direction))
     return end, (direction / norm if norm > 1e-9 else None)
@@ -658,7 +668,9 @@ def _shaft_runs_out(
     not count, and corrected for the angle at which the shaft meets the edge.
     """
     height, width = contrast.shape
-    end, direction = _outward(points, at_start=side == 0)
+    # The direction over two widths of the path: over a few pixels it follows the bend of
+    # the skeleton at the shaft's end, and may seem to run along the edge.
+    end, direction = _outward(points, at_start=side == 0, steps=max(6, round(2 * width_px)))
     if direction is None:
         return False
     # The edge the shaft heads into: the first one its axis meets going on from the end, as
@@ -685,11 +697,155 @@ def _shaft_runs_out(
     if lo >= hi:
         return False
     line = contrast[round(value), lo:hi] if axis == 1 else contrast[lo:hi, round(value)]
-    runs, _count = ndimage.label(line >= core)
+    runs, count = ndimage.label(line >= core)
     label = runs[min(max(centre - lo, 0), len(runs) - 1)]
+    if not label and count:
+        # The axis met the edge beside the band (a path's end bends a little where the
+        # skeleton runs into the shaft's end or its opening): the band nearest it.
+        offsets = np.abs(np.arange(len(line)) - (centre - lo))
+        label = min(range(1, count + 1), key=lambda k: float(offsets[runs == k].min()))
     if not label:
         return False
     return int(np.count_nonzero(runs == label)) * along >= 0.75 * width_px
+
+
+def _red_shifted(change: np.ndarray) -> bool:
+    """Whether a line's colour change from the skin (red, green, blue) is a vessel's:
+    haemoglobin takes green far more than red, melanin takes all colours alike."""
+    magnitude = float(np.linalg.norm(change))
+    return bool(magnitude > 0 and change[1] < 0 and (change[1] - change[0]) / magnitude < -0.2)
+
+
+def _nearest_edge(point: np.ndarray, shape: tuple[int, int]) -> tuple[float, int, int]:
+    """The image edge nearest ``point`` (x, y): its distance, its axis (0 for the left and
+    right edges, whose x is fixed; 1 for the top and bottom) and its row or column index."""
+    height, width = shape
+    x, y = float(point[0]), float(point[1])
+    return min((x, 0, 0), (width - 1 - x, 0, width - 1), (y, 1, 0), (height - 1 - y, 1, height - 1))
+
+
+def _edge_run(
+    contrast: np.ndarray, axis: int, index: int, foot: float, reach_px: float, level: float
+) -> tuple[np.ndarray, float] | None:
+    """Where a dark band meets an image edge (``axis`` and ``index`` as ``_nearest_edge``
+    gives them) near ``foot`` (the position along that edge): the middle of the run of edge
+    pixels at or over ``level`` nearest the foot (x, y), and the run's whole length in
+    pixels (a band meeting the edge at a slant crosses it over a long run). None when no
+    such run comes within ``reach_px`` of the foot."""
+    line = contrast[:, index] if axis == 0 else contrast[index, :]
+    runs, count = ndimage.label(line >= level)
+    if not count:
+        return None
+    lo, hi = max(0, math.floor(foot - reach_px)), min(len(line), math.ceil(foot + reach_px) + 1)
+    near = np.unique(runs[lo:hi])
+    near = near[near > 0]
+    if not len(near):
+        return None
+    positions = np.arange(len(line))
+    best = min(near, key=lambda label: float(np.min(np.abs(positions[runs == label] - foot))))
+    where = positions[runs == best]
+    middle = float(where.mean())
+    meet = np.array([index, middle]) if axis == 0 else np.array([middle, index])
+    return meet.astype(float), float(len(where))
+
+
+def _edge_stubs(
+    contrast: np.ndarray,
+    difference: np.ndarray,
+    unread: list[tuple[np.ndarray, float]],
+    candidates: list[_Candidate],
+    core_level: float,
+    max_shaft_px: float,
+) -> list[_Candidate]:
+    """The hairs among the pieces with no readable profile (``unread``: centreline and
+    the mask's width along it) that leave the skin just inside the image's edge and run
+    straight out of it.
+
+    Of such a hair only its root shows: a short dark band with a rounded end in its
+    opening, cut off by the edge. The skeleton of so short a band follows its visible
+    middle, not its axis, and no profile can be read across it, yet a practitioner counts
+    it (its exit is in view). The root is the piece's point furthest from the edge it lies
+    nearest. A piece is taken for one when, along a straight line from its root to the
+    middle of the band where the band meets the edge: the band crosses the edge at about
+    a shaft's width (no wider than ``max_shaft_px``), the line is at least half as long as
+    that width (a rounded root's reach), it is darker than the skin and not red-shifted (a
+    flake, a highlight, a vessel), at least ``core_level`` in contrast (an opening cut by
+    the edge is far paler than a shaft), and no shaft goes on past the root (else it is a
+    piece of a longer hair); and it lies along no hair already found nor another such
+    root. Its path is that line, from the root; its width is not measured (its class is
+    'unmeasured'). Whether its opening shows is judged with the other exits.
+    """
+    height, width = contrast.shape
+    taken = [c.points for c in candidates]
+    found = cKDTree(np.vstack(taken)) if taken else None
+    out: list[_Candidate] = []
+    for points, band_px in unread:
+        margin = band_px / 2 + 3
+        if not (
+            _near_border(points[0], (height, width), margin)
+            or _near_border(points[-1], (height, width), margin)
+        ):
+            continue  # inside: its profile failed for another reason
+        # Measured from the edge the piece lies nearest: the root is its point furthest
+        # from it (the skeleton of so short a band may run along the edge, or meet it).
+        _, axis, index = _nearest_edge(points.mean(axis=0), (height, width))
+        depth = np.abs(points[:, axis] - index)
+        inner = points[int(np.argmax(depth))]
+        outer = points[int(np.argmin(depth))]
+        hit = _edge_run(
+            contrast, axis, index, float(outer[1 - axis]), 1.5 * band_px + 3, core_level
+        )
+        if hit is None:
+            continue
+        meet, run_px = hit
+        direction = meet - inner
+        length_px = float(np.hypot(*direction))
+        if length_px < 1.0:
+            continue
+        # The band's width across the shaft: the run along the edge times the sine of the
+        # angle at which the axis meets it.
+        crossing = abs(float(direction[axis])) / length_px
+        if not 0.3 * band_px <= run_px * crossing <= min(1.5 * band_px, max_shaft_px):
+            continue
+        # The root's rounded cap reaches half a shaft's width in from where its band meets
+        # the edge, at least: a shorter piece is a fleck on the edge.
+        if length_px < 0.5 * run_px * crossing:
+            continue
+        line = densify(np.vstack([inner, meet]), 1.0)
+        change = _at(difference, line).mean(axis=0)
+        # Darker than the skin: a bright fleck on the edge (a flake of dandruff, a highlight)
+        # has as much contrast, and a flake is far more common there than a white root.
+        if float(change.sum()) >= 0 or _red_shifted(change):
+            continue
+        if float(np.median(_at(contrast, line))) < core_level:
+            continue
+        # A root ends inside in its rounded cap; a shaft going on past the inner end is a
+        # longer hair whose piece at the edge lost its profile (its exit lies beyond).
+        beyond = inner - direction / length_px * np.arange(0.75, 1.51, 0.25)[:, None] * band_px
+        if float(np.median(_at(contrast, beyond))) >= core_level:
+            continue
+        if found is not None:
+            gap, _ = found.query(line, distance_upper_bound=band_px)
+            if float(np.mean(gap <= band_px / 2)) >= 0.5:
+                continue
+        if any(
+            float(np.mean(distance_to_nearest(line, other.points) <= band_px / 2)) >= 0.5
+            for other in out
+        ):
+            continue  # the same root, reached by a second piece of its band
+        out.append(
+            _Candidate(
+                points=line,
+                width_px=None,
+                contrast=float(np.median(_at(contrast, line))),
+                start_node=None,
+                end_node=None,
+                pair=False,
+                single_width_px=max(run_px * crossing, 0.5 * band_px),
+                edge_stub=True,
+            )
+        )
+    return out
 
 
 def _near_border(point: np.ndarray, shape: tuple[int, int], margin_px: float) -> bool:
@@ -828,6 +984,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     # Profiles along each path, away from junctions (where another hair would widen them).
     measured = []
     pieces = []
+    unread: list[tuple[np.ndarray, float]] = []
     for path in paths:
         points, arc = profiles.resample_path(path.points, 1.0)
         if len(points) < 2:
@@ -864,6 +1021,10 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             keep[: max(1, len(points) // 4)] = False
             keep[-max(1, len(points) // 4) :] = False
         profile = profile_along(points, keep, local)
+        if profile is None:
+            # Cut by the edge across or along: no width can be read. It may still be a
+            # hair leaving the skin just inside the edge (``_edge_stubs``).
+            unread.append((points, local))
         measured.append((start_node, end_node, points, local, profile, shared))
 
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
@@ -898,13 +1059,12 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         # A piece cut by the edge may be short, but not shorter than a hair's least view.
         least_um = MIN_EDGE_PIECE_UM if touches_border else MIN_LENGTH_UM
         if length_px * scale < least_um:
+            if touches_border and profile is not None:
+                unread.append((points, local))  # perhaps a root cut by the edge
             continue
         if profile is None:
             continue
-        change = profile.colour_change
-        magnitude = float(np.linalg.norm(change))
-        # Haemoglobin takes green, melanin all colours alike: a red-shifted line is a vessel.
-        if magnitude > 0 and change[1] < 0 and (change[1] - change[0]) / magnitude < -0.2:
+        if _red_shifted(profile.colour_change):
             continue
         fit = profiles.fit_width(
             profile, sigma_px=sigma, max_radius_px=max_shaft_px, initial_width_px=local
@@ -916,6 +1076,8 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         elif fit is not None and fit.fwhm_px:
             width_px = fit.fwhm_px
         if width_px is not None and length_px < (2 if touches_border else 3) * width_px:
+            if touches_border:
+                unread.append((points, local))  # perhaps a root cut by the edge
             continue  # a blob (dandruff flake, an opening), not a shaft
         # The skeleton stops about half a shaft's width short of each end, so the length
         # above adds a width, read from the mask. There it takes in whatever darker skin the
@@ -924,6 +1086,8 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         # third of the false hairs on easy tuning images). The shaft's own width is what
         # is missing.
         if width_px is not None and (polyline_length(points) + width_px) * scale < least_um:
+            if touches_border:
+                unread.append((points, local))  # perhaps a root cut by the edge
             continue
         pair = bool(
             width_px is not None
@@ -988,6 +1152,13 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 single_width_px=single_width_px,
             )
         )
+    if contrasts and unread:
+        # A root is a shaft's end: at least half as dark as the image's median hair, the
+        # share under which a line is an opening's skin (``_faint_hooks``).
+        core_level = HOOK_CONTRAST_SHARE * float(np.median(contrasts))
+        candidates.extend(
+            _edge_stubs(contrast, difference, unread, candidates, core_level, max_shaft_px)
+        )
     if contrasts and float(np.median(contrasts)) < 0.12:
         flags.append("low_contrast")
 
@@ -997,6 +1168,8 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     for candidate in candidates:
         points = candidate.points
         w = candidate.width_px or median_width_px
+        if candidate.edge_stub and candidate.single_width_px:
+            w = candidate.single_width_px  # its band's width at the edge: none was measured
         # The skeleton stops about half a width short of a shaft's end; an opening dark
         # enough to join the mask pulls the end back into it instead.
         ends = [_extend(points, w / 4, True), _extend(points, w / 4, False)]
@@ -1015,11 +1188,19 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     # each hair lying inside the image.
     in_view = [max(scores) for _, _, _, at_edge, scores in judged if not any(at_edge)]
     typical_opening = float(np.median(in_view)) if in_view else skin_level
+    stub_opening_shows = skin_level + max(
+        1.5 * spread, 0.01, STUB_OPENING_SHARE * (typical_opening - skin_level)
+    )
     hairs: list[Hair] = []
     exits: list[np.ndarray] = []
     for candidate, w, ends, at_edge, scores in judged:
         points = candidate.points
-        if at_edge[0] and at_edge[1]:
+        if candidate.edge_stub:
+            # Its path starts at the rounded root inside and runs straight out of the image.
+            exit_index, seen = 0, scores[0] > stub_opening_shows
+            if not seen:
+                continue  # the tip of a hair from beyond the edge, or a flake: not counted
+        elif at_edge[0] and at_edge[1]:
             # A short piece between two edges: a hair cut twice, or one that leaves the image
             # just after leaving its opening. It is the latter only where an opening shows
             # at one end, the shaft does not run out of the image there, and it does at the
@@ -1034,20 +1215,19 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             )
         elif at_edge[0] or at_edge[1]:
             inner = 1 if at_edge[0] else 0
-            # The end at the edge is the exit when its opening shows (it can be in view even
-            # where the opening's rim touches the edge); else the end in view is, if its
-            # opening shows; else the exit lies beyond the edge.
+            # The end at the edge is the exit when the shaft's rounded root shows there:
+            # its opening shows, darker than at the other end, and the shaft does not run
+            # out of the image at full width (a shaft coming in from an opening beyond the
+            # edge does, whatever of that opening's rim darkens the edge). Else the end in
+            # view is, if its opening shows; else the exit lies beyond the edge. A root
+            # centred within about a third of a shaft's width of the edge, either side of
+            # it, cannot be told apart (docs/decisions/0006, item 19).
             edge = scores[1 - inner]
-            # An opening at the edge must stand out from the skin and from the other end,
-            # and show at least half as dark as the image's openings in view: of one
-            # centred beyond the edge only the fading rim reaches into the image, and it
-            # shows fainter (docs/decisions/0006, item 17). One centred just inside or
-            # just beyond the edge cannot be told apart; hairs leaving an opening just
-            # inside the edge straight out of the image are missed.
-            shows = skin_level + max(
-                1.5 * spread, 0.01, EDGE_OPENING_SHARE * (typical_opening - skin_level)
-            )
-            if edge > shows and edge > scores[inner] + 0.01:
+            if (
+                edge > scores[inner] + 0.01
+                and edge > opening_shows
+                and not _shaft_runs_out(contrast, points, 1 - inner, w, 0.5 * candidate.contrast)
+            ):
                 exit_index, seen = 1 - inner, True
             else:
                 exit_index, seen = inner, scores[inner] > opening_shows
