@@ -18,6 +18,8 @@ The pipeline (hair-image-analysis.md section 6), each step for a physical reason
 7. **Counting frame**: each hair's exit is the end that leaves a follicle opening (the
    darker skin around it); a hair counts when its exit lies inside the region, so that a
    hair cut by the region's edge is counted in exactly one of two neighbouring regions.
+   At the image's edge, a shaft running out of the image at full width came in from beyond
+   it, and a hair of which only the root shows, cut off by the edge, is still counted.
 
 Nothing here reads what made the image besides its pixels and the calibration.
 """
