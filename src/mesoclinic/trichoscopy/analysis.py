@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -704,11 +705,17 @@ def _shaft_runs_out(
     if not label and count:
         # The axis met the edge beside the band (a path's end bends a little where the
         # skeleton runs into the shaft's end or its opening): the band nearest it.
-        offsets = np.abs(np.arange(len(line)) - (centre - lo))
-        label = min(range(1, count + 1), key=lambda k: float(offsets[runs == k].min()))
+        label = _nearest_run(runs, range(1, count + 1), centre - lo)
     if not label:
         return False
     return int(np.count_nonzero(runs == label)) * along >= 0.75 * width_px
+
+
+def _nearest_run(runs: np.ndarray, labels: Iterable[int], position: float) -> int:
+    """Of the ``labels`` of ``runs`` (a line labelled by ``ndimage.label``), the one with a
+    pixel nearest ``position`` (the first of those as near)."""
+    offsets = np.abs(np.arange(len(runs)) - position)
+    return int(min(labels, key=lambda label: float(offsets[runs == label].min())))
 
 
 def _red_shifted(change: np.ndarray) -> bool:
@@ -718,12 +725,15 @@ def _red_shifted(change: np.ndarray) -> bool:
     return bool(magnitude > 0 and change[1] < 0 and (change[1] - change[0]) / magnitude < -0.2)
 
 
-def _nearest_edge(point: np.ndarray, shape: tuple[int, int]) -> tuple[float, int, int]:
-    """The image edge nearest ``point`` (x, y): its distance, its axis (0 for the left and
-    right edges, whose x is fixed; 1 for the top and bottom) and its row or column index."""
+def _nearest_edge(point: np.ndarray, shape: tuple[int, int]) -> tuple[int, int]:
+    """The image edge nearest ``point`` (x, y): its axis (0 for the left and right edges,
+    whose x is fixed; 1 for the top and bottom) and its row or column index."""
     height, width = shape
     x, y = float(point[0]), float(point[1])
-    return min((x, 0, 0), (width - 1 - x, 0, width - 1), (y, 1, 0), (height - 1 - y, 1, height - 1))
+    _, axis, index = min(
+        (x, 0, 0), (width - 1 - x, 0, width - 1), (y, 1, 0), (height - 1 - y, 1, height - 1)
+    )
+    return axis, index
 
 
 def _edge_run(
@@ -743,9 +753,7 @@ def _edge_run(
     near = near[near > 0]
     if not len(near):
         return None
-    positions = np.arange(len(line))
-    best = min(near, key=lambda label: float(np.min(np.abs(positions[runs == label] - foot))))
-    where = positions[runs == best]
+    where = np.nonzero(runs == _nearest_run(runs, near, foot))[0]
     middle = float(where.mean())
     meet = np.array([index, middle]) if axis == 0 else np.array([middle, index])
     return meet.astype(float), float(len(where))
@@ -759,9 +767,10 @@ def _edge_stubs(
     core_level: float,
     max_shaft_px: float,
 ) -> list[_Candidate]:
-    """The hairs among the pieces with no readable profile (``unread``: centreline and
-    the mask's width along it) that leave the skin just inside the image's edge and run
-    straight out of it.
+    """The hairs among the pieces at the image's edge that were not taken for hairs
+    (``unread``: centreline and the mask's width along it; each has an end within half that
+    width and 3 px of the edge) that leave the skin just inside the edge and run straight
+    out of it.
 
     Of such a hair only its root shows: a short dark band with a rounded end in its
     opening, cut off by the edge. The skeleton of so short a band follows its visible
@@ -782,15 +791,9 @@ def _edge_stubs(
     found = cKDTree(np.vstack(taken)) if taken else None
     out: list[_Candidate] = []
     for points, band_px in unread:
-        margin = band_px / 2 + 3
-        if not (
-            _near_border(points[0], (height, width), margin)
-            or _near_border(points[-1], (height, width), margin)
-        ):
-            continue  # inside: its profile failed for another reason
         # Measured from the edge the piece lies nearest: the root is its point furthest
         # from it (the skeleton of so short a band may run along the edge, or meet it).
-        _, axis, index = _nearest_edge(points.mean(axis=0), (height, width))
+        axis, index = _nearest_edge(points.mean(axis=0), (height, width))
         depth = np.abs(points[:, axis] - index)
         inner = points[int(np.argmax(depth))]
         outer = points[int(np.argmin(depth))]
@@ -819,7 +822,8 @@ def _edge_stubs(
         # has as much contrast, and a flake is far more common there than a white root.
         if float(change.sum()) >= 0 or _red_shifted(change):
             continue
-        if float(np.median(_at(contrast, line))) < core_level:
+        darkness = float(np.median(_at(contrast, line)))
+        if darkness < core_level:
             continue
         # A root ends inside in its rounded cap; a shaft going on past the inner end is a
         # longer hair whose piece at the edge lost its profile (its exit lies beyond).
@@ -839,7 +843,7 @@ def _edge_stubs(
             _Candidate(
                 points=line,
                 width_px=None,
-                contrast=float(np.median(_at(contrast, line))),
+                contrast=darkness,
                 start_node=None,
                 end_node=None,
                 pair=False,
@@ -986,7 +990,6 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     # Profiles along each path, away from junctions (where another hair would widen them).
     measured = []
     pieces = []
-    unread: list[tuple[np.ndarray, float]] = []
     for path in paths:
         points, arc = profiles.resample_path(path.points, 1.0)
         if len(points) < 2:
@@ -1023,10 +1026,6 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             keep[: max(1, len(points) // 4)] = False
             keep[-max(1, len(points) // 4) :] = False
         profile = profile_along(points, keep, local)
-        if profile is None:
-            # Cut by the edge across or along: no width can be read. It may still be a
-            # hair leaving the skin just inside the edge (``_edge_stubs``).
-            unread.append((points, local))
         measured.append((start_node, end_node, points, local, profile, shared))
 
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
@@ -1051,6 +1050,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         flags.append("blurred")
 
     candidates: list[_Candidate] = []
+    unread: list[tuple[np.ndarray, float]] = []  # pieces at the edge not taken for hairs
     contrasts = []
     for start_node, end_node, points, local, profile, shared in measured:
         has_shared = bool(shared.any())
@@ -1060,11 +1060,11 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         )
         # A piece cut by the edge may be short, but not shorter than a hair's least view.
         least_um = MIN_EDGE_PIECE_UM if touches_border else MIN_LENGTH_UM
-        if length_px * scale < least_um:
-            if touches_border and profile is not None:
+        if length_px * scale < least_um or profile is None:
+            # Too short, or cut by the edge across or along so that no width can be read:
+            # at the edge it may still be a hair leaving the skin just inside it.
+            if touches_border:
                 unread.append((points, local))  # perhaps a root cut by the edge
-            continue
-        if profile is None:
             continue
         if _red_shifted(profile.colour_change):
             continue
