@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -594,15 +595,22 @@ _IN_VIEW = [Shaft(200, 150, 20, length_um=800), Shaft(300, 300, -60, length_um=7
         Shaft(240, 8, -70),  # out of the top edge at a slant
         Shaft(6, 60, 200, width_um=80),  # 6 px from the edge: little more than its cap shows
         Shaft(150, 352, 100, width_um=45),  # out of the bottom edge, a thinner hair
+        # Wide roots, their openings joined to them in the mask: the shape at the edge is
+        # about as long as it is wide, so its skeleton is a pixel or two (no path is made of
+        # it) or runs on into the opening and stops further from the edge than the shaft's
+        # half width (analysis 1.2.4 missed each on one rendering of three).
+        Shaft(15, 200, 180, width_um=80),
+        Shaft(461, 250, 5, width_um=90),
     ],
-    ids=["left", "top-slanted", "cap-only", "bottom-thin"],
+    ids=["left", "top-slanted", "cap-only", "bottom-thin", "wide-left", "wide-right"],
 )
 def test_a_hair_leaving_its_opening_just_inside_the_edge_and_running_out_is_counted(
     root, noise_seed
 ):
     # Only its root shows: a short dark band with a rounded end in its opening, cut off by
     # the edge. No profile can be read across it, and analysis 1.2.3 dropped it (with 1.2.4
-    # the hairs missed at the edge on 60 easy tuning images fell from 31 to 15). It is
+    # the hairs missed at the edge on 60 easy tuning images fell from 31 to 15, with 1.2.5
+    # to 10). It is
     # counted, at its root, with its width unmeasured.
     scene = build_scene([root, *_IN_VIEW])
     image = synth.render(scene, clean_look(seed=noise_seed))
@@ -615,6 +623,24 @@ def test_a_hair_leaving_its_opening_just_inside_the_edge_and_running_out_is_coun
     assert stubs[0].hair_class == "unmeasured"
     width_px = root.width_um / scene.um_per_px
     assert math.dist(stubs[0].exit_px, (root.x, root.y)) <= width_px
+
+
+def test_only_shapes_at_the_edge_that_no_path_runs_through_are_handed_on_as_pieces():
+    mask = np.zeros((60, 80), dtype=bool)
+    mask[0:12, 20:34] = True  # a root's cap at the top edge, no path
+    mask[30:42, 66:80] = True  # one at the right edge, a path through it
+    mask[25:35, 30:40] = True  # inside the image, no path
+    skeleton = np.zeros_like(mask)
+    skeleton[5:7, 27] = True
+    skeleton[36, 70:75] = True
+    skeleton[30, 35] = True
+    half_width = ndimage.distance_transform_edt(mask)
+    path = SimpleNamespace(points=np.array([[70.0, 36.0], [74.0, 36.0]]))
+    pieces = analysis._edge_shapes_without_path(mask, skeleton, [path], half_width)
+    assert len(pieces) == 1
+    points, width_px = pieces[0]
+    assert sorted(map(tuple, points.tolist())) == [(27.0, 5.0), (27.0, 6.0)]
+    assert width_px == pytest.approx(2 * float(half_width[5:7, 27].max()))
 
 
 @pytest.mark.parametrize("noise_seed", [1, 2, 3])

@@ -46,7 +46,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2.4"
+VERSION = "1.2.5"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -812,11 +812,22 @@ def _edge_stubs(
         crossing = abs(float(direction[axis])) / length_px
         if not 0.3 * band_px <= run_px * crossing <= min(1.5 * band_px, max_shaft_px):
             continue
+        # The root's end: where the band's dark core, followed in from the edge, ends. The
+        # skeleton may run on past it into the opening, paler than any shaft, and a line
+        # through the opening would put the exit an opening's width too far in.
+        line = densify(np.vstack([inner, meet]), 1.0)
+        pale = _at(contrast, line) < core_level
+        gaps = np.nonzero(pale[1:] & pale[:-1])[0]  # a pixel of noise is not the end
+        if len(gaps):
+            line = line[gaps[-1] + 2 :]
+            if len(line) < 2:
+                continue
+            inner = line[0]
+            length_px = float(np.hypot(*(meet - inner)))
         # The root's rounded cap reaches half a shaft's width in from where its band meets
         # the edge, at least: a shorter piece is a fleck on the edge.
         if length_px < 0.5 * run_px * crossing:
             continue
-        line = densify(np.vstack([inner, meet]), 1.0)
         change = _at(difference, line).mean(axis=0)
         # Darker than the skin: a bright fleck on the edge (a flake of dandruff, a highlight)
         # has as much contrast, and a flake is far more common there than a white root.
@@ -827,7 +838,8 @@ def _edge_stubs(
             continue
         # A root ends inside in its rounded cap; a shaft going on past the inner end is a
         # longer hair whose piece at the edge lost its profile (its exit lies beyond).
-        beyond = inner - direction / length_px * np.arange(0.75, 1.51, 0.25)[:, None] * band_px
+        inward = -direction / float(np.hypot(*direction))
+        beyond = inner + inward * np.arange(0.75, 1.51, 0.25)[:, None] * band_px
         if float(np.median(_at(contrast, beyond))) >= core_level:
             continue
         if found is not None:
@@ -851,6 +863,37 @@ def _edge_stubs(
                 edge_stub=True,
             )
         )
+    return out
+
+
+def _edge_shapes_without_path(
+    mask: np.ndarray, skeleton: np.ndarray, paths: list, half_width: np.ndarray
+) -> list[tuple[np.ndarray, float]]:
+    """The shapes of the mask that meet the image's edge and hold no hair path, as pieces
+    for ``_edge_stubs``: the skeleton's pixels in each (x, y) and the mask's width there.
+
+    A root cut by the edge close to where its hair leaves the skin shows little more than
+    its cap, a shape about as long as it is wide: its skeleton is a pixel or two, shorter
+    than any branch a path is made of, and it would be lost before any test.
+    """
+    height, width = mask.shape
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if not count:
+        return []
+    at_edge = np.zeros(count + 1, dtype=bool)
+    for line in (labels[0, :], labels[-1, :], labels[:, 0], labels[:, -1]):
+        at_edge[line] = True
+    for path in paths:
+        cols = np.clip(np.rint(path.points[:, 0]).astype(int), 0, width - 1)
+        rows = np.clip(np.rint(path.points[:, 1]).astype(int), 0, height - 1)
+        at_edge[labels[rows, cols]] = False
+    at_edge[0] = False
+    rows, cols = np.nonzero(skeleton & at_edge[labels])
+    out = []
+    for label in np.unique(labels[rows, cols]):
+        mine = labels[rows, cols] == label
+        points = np.stack([cols[mine], rows[mine]], axis=1).astype(float)
+        out.append((points, max(float(np.max(2 * half_width[rows[mine], cols[mine]])), 1.0)))
     return out
 
 
@@ -1050,7 +1093,9 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         flags.append("blurred")
 
     candidates: list[_Candidate] = []
-    unread: list[tuple[np.ndarray, float]] = []  # pieces at the edge not taken for hairs
+    # Pieces at the edge not taken for hairs, perhaps roots cut by the edge: to start with,
+    # those too short to make a path.
+    unread = _edge_shapes_without_path(mask, skeleton, paths, half_width)
     contrasts = []
     for start_node, end_node, points, local, profile, shared in measured:
         has_shared = bool(shared.any())
@@ -1060,10 +1105,17 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         )
         # A piece cut by the edge may be short, but not shorter than a hair's least view.
         least_um = MIN_EDGE_PIECE_UM if touches_border else MIN_LENGTH_UM
+        # A skeleton stops about the mask's half width short of its shape's end, which may
+        # be the edge: where a root's opening joins the mask there, the shape is far wider
+        # than the shaft, and its skeleton ends further in than the piece's width allows.
+        reaches_edge = touches_border or any(
+            _near_border(end, shape, float(_at(half_width, end[None])[0]) + 3)
+            for end in (points[0], points[-1])
+        )
         if length_px * scale < least_um or profile is None:
             # Too short, or cut by the edge across or along so that no width can be read:
             # at the edge it may still be a hair leaving the skin just inside it.
-            if touches_border:
+            if reaches_edge:
                 unread.append((points, local))  # perhaps a root cut by the edge
             continue
         if _red_shifted(profile.colour_change):
@@ -1078,7 +1130,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         elif fit is not None and fit.fwhm_px:
             width_px = fit.fwhm_px
         if width_px is not None and length_px < (2 if touches_border else 3) * width_px:
-            if touches_border:
+            if reaches_edge:
                 unread.append((points, local))  # perhaps a root cut by the edge
             continue  # a blob (dandruff flake, an opening), not a shaft
         # The skeleton stops about half a shaft's width short of each end, so the length
@@ -1088,7 +1140,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         # third of the false hairs on easy tuning images). The shaft's own width is what
         # is missing.
         if width_px is not None and (polyline_length(points) + width_px) * scale < least_um:
-            if touches_border:
+            if reaches_edge:
                 unread.append((points, local))  # perhaps a root cut by the edge
             continue
         pair = bool(
