@@ -625,6 +625,35 @@ def test_a_hair_leaving_its_opening_just_inside_the_edge_and_running_out_is_coun
     assert math.dist(stubs[0].exit_px, (root.x, root.y)) <= width_px
 
 
+@pytest.mark.parametrize("noise_seed", [1, 2, 3])
+def test_a_shorter_hair_lying_along_a_longer_one_from_its_opening_is_counted(draw, noise_seed):
+    # Two hairs leaving one opening 6 degrees apart, the second half as long: one band, a
+    # shaft and a half wide where both lie, narrowing where the shorter one ends.
+    image, scene = draw(
+        [
+            Shaft(100, 180, 0, length_um=1300, width_um=70),
+            Shaft(100, 180, 6, length_um=650, width_um=60),
+        ],
+        look=clean_look(seed=noise_seed),
+    )
+    assert analyze(image, scene.um_per_px).count == 2
+
+
+def test_a_single_shaft_whose_mask_widens_along_it_is_one_hair():
+    # Easy tuning image 3000: a 74 um hair whose mask is over 1.3 times wider on one
+    # stretch than on the rest, while its cross profile keeps its span. Analysis 1.2.4 read
+    # the wide stretch as a second hair lying along it, from the same opening (on 60 easy
+    # tuning images, 6 of the 7 second hairs read from a widening mask matched no hair).
+    sample = synth.generate(3000, "easy")
+    result = analyze(sample.image, sample.scene.um_per_px)
+    hair = min(sample.scene.hairs, key=lambda h: math.dist(h.exit_px, (500, 55)))
+    reach_px = 2 * hair.width_um / sample.scene.um_per_px
+    near = [h for h in result.hairs if h.counted and math.dist(h.exit_px, hair.exit_px) <= reach_px]
+    assert len(near) == 1
+    assert near[0].width_um == pytest.approx(hair.width_um, abs=5)
+    assert result.count == sample.scene.count
+
+
 def test_only_shapes_at_the_edge_that_no_path_runs_through_are_handed_on_as_pieces():
     mask = np.zeros((60, 80), dtype=bool)
     mask[0:12, 20:34] = True  # a root's cap at the top edge, no path
@@ -732,7 +761,11 @@ GOLDEN = [
     # opening is now missed. 1.2.3: 70 to 68 on the machine that re-recorded it (1.2.2 gave
     # 70 there): two false hairs gone (lines read as 13 and 4 um wide), both shorter than
     # a hair once their own width is added to the skeleton's length instead of the mask's.
-    (16, "hard", 68, 73, 8, 6.5),
+    # 1.2.5: 68 to 65. Three false hairs gone, each read as a second shaft along a hair
+    # from a stretch where the mask widened but the cross profile did not (per-hair F1
+    # 0.723 to 0.737); the hairs they offset are still missed, so the truth bound is 9 (8
+    # plus the one either way that other CPUs may give).
+    (16, "hard", 65, 73, 9, 6.5),
 ]
 
 

@@ -1071,6 +1071,27 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         profile = profile_along(points, keep, local)
         measured.append((start_node, end_node, points, local, profile, shared))
 
+    def profile_widens(points: np.ndarray, cut: int, wide_first: bool, local: float) -> bool:
+        """Whether the cross profile, not only the mask, is ``OVERLAP_WIDTH_RATIO`` times
+        as wide (its span at half its height) on the wide side of ``cut`` as on the other.
+
+        The mask's width follows where the threshold cuts the blurred edges of a band, which
+        uneven lighting and the blur move along a single shaft; the profile's span at half
+        its height does not move with them, and a second shaft widens it.
+        """
+        skip = int(0.5 * local + OPENING_REACH_UM / scale) + 2
+        index = np.arange(len(points))
+        head = (index >= skip) & (index < cut)
+        tail = (index >= cut) & (index < len(points) - skip)
+        spans = []
+        for keep in (head, tail) if wide_first else (tail, head):
+            profile = profile_along(points, keep, local) if keep.sum() >= 3 else None
+            span = None if profile is None else profiles.outer_half_maximum_width(profile)
+            if not span:
+                return False
+            spans.append(span)
+        return spans[0] >= OVERLAP_WIDTH_RATIO * spans[1]
+
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
     sigmas = []
     # The longest few of the wide hairs suffice (each fit costs milliseconds); short pieces
@@ -1189,6 +1210,8 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             pair, width_px = True, 2.0 * shaft_px
         elif not pair and not has_shared:
             step = _overlap_step(points, half_width, OPENING_REACH_UM / scale)
+            if step is not None and not profile_widens(points, *step, local):
+                step = None
         if step is not None:
             cut, wide_first = step
             overlap = points[: cut + 1] if wide_first else points[cut:]
