@@ -44,7 +44,7 @@ from .errors import RegionError
 from .geometry import arc_lengths, densify, distance_to_nearest, polyline_length, union_root
 from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
-from .skeleton import build_graph, hair_paths, prune_spurs
+from .skeleton import Path, build_graph, hair_paths, prune_spurs
 
 VERSION = "1.2.5"
 
@@ -867,10 +867,11 @@ def _edge_stubs(
 
 
 def _edge_shapes_without_path(
-    mask: np.ndarray, skeleton: np.ndarray, paths: list, half_width: np.ndarray
+    mask: np.ndarray, skeleton: np.ndarray, paths: list[Path], half_width: np.ndarray
 ) -> list[tuple[np.ndarray, float]]:
     """The shapes of the mask that meet the image's edge and hold no hair path, as pieces
-    for ``_edge_stubs``: the skeleton's pixels in each (x, y) and the mask's width there.
+    for ``_edge_stubs``: the skeleton's pixels in each (x, y) and the mask's widest width
+    at them.
 
     A root cut by the edge close to where its hair leaves the skin shows little more than
     its cap, a shape about as long as it is wide: its skeleton is a pixel or two, shorter
