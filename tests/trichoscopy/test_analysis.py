@@ -610,8 +610,7 @@ def test_a_hair_leaving_its_opening_just_inside_the_edge_and_running_out_is_coun
     # Only its root shows: a short dark band with a rounded end in its opening, cut off by
     # the edge. No profile can be read across it, and analysis 1.2.3 dropped it (with 1.2.4
     # the hairs missed at the edge on 60 easy tuning images fell from 31 to 15, with 1.2.5
-    # to 10). It is
-    # counted, at its root, with its width unmeasured.
+    # to 10). It is counted, at its root, with its width unmeasured.
     scene = build_scene([root, *_IN_VIEW])
     image = synth.render(scene, clean_look(seed=noise_seed))
     result = analyze(image, scene.um_per_px)

@@ -511,6 +511,13 @@ def _faint_hooks(
     return faint
 
 
+def _ends_left_out(width_px: float, end_skip_px: float) -> int:
+    """How many path points at each end a band's width is not read on: half a shaft's
+    width plus ``end_skip_px`` and 2 px, where the skeleton runs into a rounded tip or an
+    opening's disc."""
+    return int(0.5 * width_px + end_skip_px) + 2
+
+
 def _overlap_step(
     points: np.ndarray, half_width: np.ndarray, end_skip_px: float
 ) -> tuple[int, bool] | None:
@@ -527,7 +534,7 @@ def _overlap_step(
     narrow = float(np.median(widths))
     hold = int(max(8.0, 3.0 * narrow))
     # Leave out the ends, where the skeleton runs into a rounded tip or an opening's disc.
-    skip = int(0.5 * narrow + end_skip_px) + 2
+    skip = _ends_left_out(narrow, end_skip_px)
     if n < 2 * hold + 2 * skip:
         return None
     inner = slice(skip, n - skip)
@@ -565,7 +572,7 @@ def _fan(
     widths = 2.0 * _at(half_width, points)
     n = len(widths)
     shaft = float(np.percentile(widths, 25))
-    skip = int(0.5 * shaft + end_skip_px) + 2
+    skip = _ends_left_out(shaft, end_skip_px)
     inner = widths[skip : n - skip]
     m = len(inner)
     if m < max(16, 6 * shaft):
@@ -816,10 +823,12 @@ def _edge_stubs(
         # skeleton may run on past it into the opening, paler than any shaft, and a line
         # through the opening would put the exit an opening's width too far in.
         line = densify(np.vstack([inner, meet]), 1.0)
-        pale = _at(contrast, line) < core_level
+        darkness_along = _at(contrast, line)
+        pale = darkness_along < core_level
         gaps = np.nonzero(pale[1:] & pale[:-1])[0]  # a pixel of noise is not the end
         if len(gaps):
             line = line[gaps[-1] + 2 :]
+            darkness_along = darkness_along[gaps[-1] + 2 :]
             if len(line) < 2:
                 continue
             inner = line[0]
@@ -833,7 +842,7 @@ def _edge_stubs(
         # has as much contrast, and a flake is far more common there than a white root.
         if float(change.sum()) >= 0 or _red_shifted(change):
             continue
-        darkness = float(np.median(_at(contrast, line)))
+        darkness = float(np.median(darkness_along))
         if darkness < core_level:
             continue
         # A root ends inside in its rounded cap; a shaft going on past the inner end is a
@@ -1080,7 +1089,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         uneven lighting and the blur move along a single shaft; the profile's span at half
         its height does not move with them, and a second shaft widens it.
         """
-        skip = int(0.5 * local + OPENING_REACH_UM / scale) + 2
+        skip = _ends_left_out(local, OPENING_REACH_UM / scale)
         index = np.arange(len(points))
         head = (index >= skip) & (index < cut)
         tail = (index >= cut) & (index < len(points) - skip)
