@@ -58,6 +58,7 @@ bench: install-dev
 	$(BIN)/python bench/safety.py
 	$(BIN)/python bench/outcomes.py
 	$(BIN)/python bench/trichoscopy.py
+	$(BIN)/python bench/trichoscopy_units.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

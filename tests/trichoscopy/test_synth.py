@@ -450,3 +450,36 @@ def test_with_hair_adds_the_hair_and_counts_it() -> None:
 def test_an_unknown_tier_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match=r"Unknown tier 'extreme'.*easy, medium, hard"):
         generate(0, "extreme")
+
+
+def test_shafts_drawn_to_order_from_one_point_make_one_unit_with_one_opening() -> None:
+    # The grid of two-hair units (bench/trichoscopy_units.py) and the analysis tests draw
+    # hairs by hand; two leaving one point are one follicular unit, as the generator draws
+    # them, with one opening as wide as the generator's for the wider shaft.
+    scene = synth.scene_from_shafts(
+        [
+            synth.Shaft(100, 180, 0, width_um=70),
+            synth.Shaft(100, 180, 6, width_um=40),
+            synth.Shaft(300, 100, 90, width_um=50),
+        ],
+        um_per_px=4.0,
+    )
+    assert [hair.unit for hair in scene.hairs] == [1, 1, 2]
+    assert scene.openings == ((100.0, 180.0, (35 + 30) / 4), (300.0, 100.0, (25 + 30) / 4))
+    assert scene.count == 3
+    assert not scene.dandruff and not scene.vessels
+    without = synth.scene_from_shafts([synth.Shaft(100, 180, 0)], openings=False)
+    assert without.openings == ()
+
+
+def test_a_shaft_drawn_to_order_runs_its_length_from_its_exit() -> None:
+    scene = synth.scene_from_shafts([synth.Shaft(50, 60, 30, length_um=800)], um_per_px=4.0)
+    (hair,) = scene.hairs
+    line = np.asarray(hair.centreline_px)
+    assert tuple(line[0]) == (50.0, 60.0)
+    assert math.dist(line[0], line[-1]) == pytest.approx(200.0, abs=0.01)
+    assert math.degrees(math.atan2(line[-1][1] - 60, line[-1][0] - 50)) == pytest.approx(30.0)
+    assert hair.exit_in_image
+    outside = synth.scene_from_shafts([synth.Shaft(-10, 60, 0)], um_per_px=4.0)
+    assert not outside.hairs[0].exit_in_image
+    assert outside.count == 0

@@ -706,6 +706,101 @@ def render(scene: Scene, look: Look) -> np.ndarray:
     return pixels
 
 
+# --- scenes drawn to order ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shaft:
+    """A hair placed by hand: exit point (px), direction (degrees), length and width (um)."""
+
+    x: float
+    y: float
+    angle_deg: float
+    length_um: float = 700.0
+    width_um: float = 65.0
+    colour: str = "dark brown"
+    curvature_per_mm: float = 0.0
+
+
+def scene_from_shafts(
+    shafts: list[Shaft],
+    *,
+    size_px: tuple[int, int] = (360, 480),
+    um_per_px: float = 4.0,
+    skin_tone: str = "light",
+    openings: bool = True,
+) -> Scene:
+    """A scene holding exactly ``shafts`` and nothing else (no flakes, vessels or empty
+    openings). Shafts leaving the same point make one follicular unit with one opening,
+    as wide as the generator draws it for the unit's widest shaft (``_draw_unit``, at
+    the middle of its margin); ``openings=False`` draws none.
+    """
+    hairs = []
+    units: dict[tuple[float, float], int] = {}
+    widest: dict[tuple[float, float], float] = {}
+    height, width = size_px
+    for index, shaft in enumerate(shafts, start=1):
+        start = np.array([shaft.x, shaft.y], dtype=float)
+        points = _curve(
+            start,
+            math.radians(shaft.angle_deg),
+            shaft.length_um / um_per_px,
+            shaft.curvature_per_mm / 1000.0 * um_per_px,
+        )
+        key = (float(shaft.x), float(shaft.y))
+        units.setdefault(key, len(units) + 1)
+        widest[key] = max(widest.get(key, 0.0), shaft.width_um)
+        hairs.append(
+            TruthHair(
+                id=index,
+                unit=units[key],
+                exit_px=key,
+                centreline_px=(
+                    *((float(x), float(y)) for x, y in points[::4]),
+                    (float(points[-1, 0]), float(points[-1, 1])),
+                ),
+                width_um=shaft.width_um,
+                colour=shaft.colour,
+                exit_in_image=bool(
+                    -0.5 <= shaft.x < width - 0.5 and -0.5 <= shaft.y < height - 0.5
+                ),
+                visible_length_px=visible_length(points, size_px),
+            )
+        )
+    opening_list = (
+        [(x, y, (widest[(x, y)] / 2 + 30.0) / um_per_px) for x, y in units] if openings else []
+    )
+    return Scene(
+        tier="to order",
+        seed=0,
+        size_px=size_px,
+        um_per_px=um_per_px,
+        skin_tone=skin_tone,
+        hairs=tuple(hairs),
+        openings=tuple(opening_list),
+        dandruff=(),
+        vessels=(),
+    )
+
+
+def clean_look(*, seed: int = 1, glare: tuple[tuple[float, float, float, float], ...] = ()) -> Look:
+    """Even light, mild blur and noise, no JPEG and no highlights along shafts: a careful
+    close-up, so that what a scene drawn to order tests is its hairs, not its optics."""
+    return Look(
+        seed=seed,
+        light_angle=0.0,
+        light_gradient=0.05,
+        vignetting=0.05,
+        blur_sigma_px=0.8,
+        glare=glare,
+        noise=0.01,
+        shot_noise=0.0005,
+        jpeg_quality=None,
+        texture=0.03,
+        specular_stripe=0.0,
+    )
+
+
 @dataclass(frozen=True)
 class Sample:
     """A rendered image with its truth and the look it was rendered with."""
