@@ -46,7 +46,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import Path, build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2.5"
+VERSION = "1.2.6"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -1061,7 +1061,14 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
     for points, shared, start_node, end_node in pieces:
         if len(points) < 2:
             continue
-        local = max(float(np.median(2 * _at(half_width, points))), 1.0)
+        # The band's width here sets how far from the ends and junctions a profile is
+        # read, how far across, and the width a fit starts from. A stretch this hair shares
+        # with another (hairs of one opening leaving in one band) is two shafts wide; where
+        # the band runs on alone past their fork it is this hair's own. Taken over the
+        # whole path, a short branch past a shallow fork had no point left to read, was
+        # read on the shared stem instead, and was taken for a touching pair (3 hairs).
+        own = ~shared if np.count_nonzero(~shared) >= 3 else np.ones(len(points), dtype=bool)
+        local = max(float(np.median(2 * _at(half_width, points[own]))), 1.0)
         arc_px = polyline_length(points)
         if arc_px > 3 * local and float(np.hypot(*(points[-1] - points[0]))) < 0.8 * arc_px:
             continue  # curled round on itself: an opening's rim or a flake, not a shaft
