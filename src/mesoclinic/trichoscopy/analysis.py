@@ -75,6 +75,8 @@ OPENING_REACH_UM = 50.0
 STUB_OPENING_SHARE = 0.35
 # A band this much wider on one stretch than on the rest holds a second shaft there.
 OVERLAP_WIDTH_RATIO = 1.3
+# ... held on each side for three of that side's widths and at least this long.
+STEP_LEAST_HOLD_PX = 8
 # A band widening steadily to this many times its width at the other end holds two shafts
 # fanning out from one opening.
 FAN_WIDTH_RATIO = 1.35
@@ -526,15 +528,15 @@ def _overlap_step(
 
     Hairs leaving one opening at nearly the same angle lie over each other for most of
     their length; the skeleton sees one band. Where the shorter one ends the band narrows
-    by a shaft's width and stays narrow: that step, held on both sides for well over a
-    width, tells two hairs from one.
+    by a shaft's width and stays narrow: that step, held on each side for three of that
+    side's widths (and ``STEP_LEAST_HOLD_PX``), tells two hairs from one.
     """
     widths = 2.0 * _at(half_width, points)
     n = len(widths)
     narrow = float(np.median(widths))
-    hold = int(max(8.0, 3.0 * narrow))
     # Leave out the ends, where the skeleton runs into a rounded tip or an opening's disc.
     skip = _ends_left_out(narrow, end_skip_px)
+    hold = STEP_LEAST_HOLD_PX
     if n < 2 * hold + 2 * skip:
         return None
     inner = slice(skip, n - skip)
@@ -547,6 +549,11 @@ def _overlap_step(
         )
         tail = float(np.median(widths[cut : inner.stop])) if inner.stop > cut else 0.0
         if min(head, tail) <= 0:
+            continue
+        # Each side is held for three of its own widths, not of the band's median: a
+        # thin hair running on past a thick one's tip shows for three of its own widths
+        # long before it shows for three of the thick one's.
+        if cut - skip < 3.0 * head or n - skip - cut < 3.0 * tail:
             continue
         ratio = max(head, tail) / min(head, tail)
         if best is None or ratio > best[0]:
