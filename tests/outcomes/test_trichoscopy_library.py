@@ -23,7 +23,7 @@ def test_the_library_is_found_and_reports_its_version():
     assert trichoscopy_hook.available()
     sample = synth.generate(12, "easy", size_px=(240, 320))
     findings = trichoscopy_hook.analyse(_jpeg(sample.image), um_per_px=sample.scene.um_per_px)
-    assert findings.library_version == trichoscopy.__version__ == "1.2.6"
+    assert findings.library_version == trichoscopy.__version__ == "1.2.7"
 
 
 def test_a_stored_close_up_is_analysed_into_visit_measurements():

@@ -675,6 +675,60 @@ def test_a_thin_hair_running_on_past_a_thick_ones_tip_from_its_opening_is_counte
     assert score(result, scene).true_positives == 2
 
 
+@pytest.mark.parametrize("noise_seed", [1, 2, 3])
+@pytest.mark.parametrize("length_um", [800, 600])
+def test_a_shorter_hair_parting_from_a_longer_one_at_a_few_degrees_is_counted(
+    noise_seed, length_um
+):
+    # Two hairs 4 degrees apart from one opening lie in one band that widens from one
+    # shaft at the opening to about 1.5 at the shorter one's tip, then drops to one. On
+    # average the wide side is under 1.3 times the narrow one, the drop spoils a straight
+    # widening: analysis 1.2.6 counted one hair, 93 um wide, on every rendering.
+    image, scene = draw_unit(4, length_um, noise_seed)
+    result = analyze(image, scene.um_per_px)
+    assert result.count == 2
+    # Each on its own line: the two part steadily from the band's middle.
+    assert score(result, scene).true_positives == 2
+    # The longer hair's width is read where it runs on alone, not over the wide band.
+    longer = max(result.hairs, key=lambda hair: len(hair.centreline_px))
+    assert longer.width_um == pytest.approx(70, abs=5)
+
+
+def _straight_band(widths_px: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """A path along row 20 and a half-width map giving the band ``widths_px`` along it."""
+    widths = np.asarray(widths_px, dtype=float)
+    points = np.stack([np.arange(len(widths), dtype=float), np.full(len(widths), 20.0)], axis=1)
+    return points, np.tile(widths / 2, (40, 1))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_band_widening_from_its_opening_then_dropping_to_one_shaft_is_a_wedge(reverse):
+    rng = np.random.default_rng(0)
+    widths = np.concatenate([np.linspace(18, 30, 200), np.full(60, 18.0)]) + rng.normal(0, 0.4, 260)
+    points, half_width = _straight_band(list(widths[::-1] if reverse else widths))
+    found = analysis._wedge_step(points, half_width, 12.0)
+    assert found is not None
+    cut, wide_first, near = found
+    assert abs(cut - (60 if reverse else 200)) <= 3
+    assert wide_first is (not reverse)
+    assert near >= analysis.STEP_LEAST_HOLD_PX
+
+
+@pytest.mark.parametrize(
+    "widths",
+    [
+        [18.0] * 260,  # one shaft
+        [18.0] * 100 + [30.0] * 40 + [18.0] * 120,  # a bump: an opening or a flake beside it
+        [*np.linspace(18, 30, 260)],  # widening to the end: a fan, ``_fan``'s case
+        [*np.linspace(18, 22, 200), *np.full(60, 18.0)],  # too little wider at the drop
+    ],
+    ids=["constant", "bump", "fan", "slight"],
+)
+def test_a_band_that_does_not_widen_steadily_and_drop_is_no_wedge(widths):
+    points, half_width = _straight_band(widths)
+    assert analysis._wedge_step(points, half_width, 12.0) is None
+
+
 def draw_unit(apart_deg: float, length_um: float, noise_seed: int):
     """A 70 um hair 1000 um long and a 60 um one ``apart_deg`` off it, from one opening."""
     scene = build_scene(

@@ -46,7 +46,7 @@ from .imageio import as_rgb_array
 from .result import Hair, Result, Roi
 from .skeleton import Path, build_graph, hair_paths, prune_spurs
 
-VERSION = "1.2.6"
+VERSION = "1.2.7"
 
 # Physical limits of scalp hair shafts and of the phototrichogram protocol.
 MAX_SHAFT_UM = 110.0  # the widest terminal shafts are about 100 um [S16, S17]
@@ -80,6 +80,12 @@ STEP_LEAST_HOLD_PX = 8
 # A band widening steadily to this many times its width at the other end holds two shafts
 # fanning out from one opening.
 FAN_WIDTH_RATIO = 1.35
+# A band's widening side is straight when its widths lie this share of one shaft's width
+# (root mean square) off a line.
+WEDGE_LINE_ERROR = 0.1
+# ... and its narrow side, the longer hair's tip past the shorter one's, is held for this
+# many of its widths.
+WEDGE_TAIL_HOLD = 1.5
 # Contrast under this share of the level of the hairs either side is skin between two
 # hairs; a cut that starts there runs on along contrast under the second share.
 VALLEY_SEED = 0.4
@@ -107,6 +113,8 @@ class _Candidate:
     end_node: int | None
     pair: bool
     overlap: np.ndarray | None = None  # part of the path where a second shaft lies along it
+    # The overlap is a band widening from the opening: the two shafts part steadily there.
+    parting: bool = False
     shared: np.ndarray | None = None  # per point: on a stretch another hair runs along too
     # A band widening steadily, read as two shafts fanning out: which end is narrow (0 the
     # path's start, 1 its end) and the width of the band read as one shaft, should the
@@ -563,6 +571,64 @@ def _overlap_step(
     return best[1], best[2]
 
 
+def _wedge_step(
+    points: np.ndarray, half_width: np.ndarray, end_skip_px: float
+) -> tuple[int, bool, int] | None:
+    """Where a band widening steadily from one end narrows at once to one shaft: the
+    index, whether the widening part comes first, and how many points before (or after)
+    the index show it widest. ``None`` for any other band.
+
+    Two hairs leaving one opening a few degrees apart lie in one band one shaft wide at
+    the opening that widens as they part, until the shorter one's tip, where it drops to
+    the longer one's width. Over the whole wide side the band is too narrow on average
+    for ``_overlap_step``, and the drop spoils the straight line of ``_fan``.
+    """
+    widths = 2.0 * _at(half_width, points)
+    n = len(widths)
+    narrow = float(np.percentile(widths, 25))
+    # The widening side ends in the opening; the narrow side in the longer hair's tip.
+    skip = _ends_left_out(narrow, end_skip_px)
+    tip_skip = _ends_left_out(narrow, 0.0)
+    hold = max(STEP_LEAST_HOLD_PX, round(3 * narrow))
+    tail_hold = max(STEP_LEAST_HOLD_PX, round(WEDGE_TAIL_HOLD * narrow))
+    best: tuple[float, int, bool, int] | None = None
+    for wide_first in (True, False):
+        ordered = widths if wide_first else widths[::-1]
+        y = ordered[skip : n - tip_skip]
+        m = len(y)
+        x = np.arange(m, dtype=float)
+        sx, sxx = np.cumsum(x), np.cumsum(x * x)
+        sy, sxy, syy = np.cumsum(y), np.cumsum(x * y), np.cumsum(y * y)
+        for cut in range(2 * hold, m - tail_hold + 1):
+            k = cut - 1
+            denominator = cut * sxx[k] - sx[k] ** 2
+            if denominator <= 0:
+                continue
+            slope = (cut * sxy[k] - sx[k] * sy[k]) / denominator
+            if slope <= 0:
+                continue
+            intercept = (sy[k] - slope * sx[k]) / cut
+            head_error = max(float(syy[k] - intercept * sy[k] - slope * sxy[k]), 0.0)
+            tail = y[cut:]
+            single = float(np.median(tail))
+            top = intercept + slope * k
+            if single <= 1.0 or top < OVERLAP_WIDTH_RATIO * single:
+                continue
+            near = max(STEP_LEAST_HOLD_PX, round(2 * single))
+            if float(np.median(y[cut - near : cut])) < OVERLAP_WIDTH_RATIO * single:
+                continue
+            # The wide side is a straight widening, not a bump or a second step.
+            if math.sqrt(head_error / cut) > WEDGE_LINE_ERROR * single:
+                continue
+            error = head_error + float(np.sum((tail - tail.mean()) ** 2))
+            if best is None or error < best[0]:
+                index = skip + cut if wide_first else n - skip - cut
+                best = (error, index, wide_first, near)
+    if best is None:
+        return None
+    return best[1], best[2], best[3]
+
+
 def _fan(
     points: np.ndarray, half_width: np.ndarray, end_skip_px: float
 ) -> tuple[bool, slice, float] | None:
@@ -656,6 +722,41 @@ def _off_the_stem(
     out[:, 0] = np.clip(out[:, 0], -0.5, width - 0.5)
     out[:, 1] = np.clip(out[:, 1], -0.5, height - 0.5)
     return out
+
+
+def _parting(
+    points: np.ndarray, cut: int, margin: int, most_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines of two hairs that leave one opening in one band widening steadily from
+    it (``points``, the band's middle, from the exit) until the shorter one ends at index
+    ``cut``: the longer one's, running on alone beyond, and the shorter one's.
+
+    The two part steadily from the opening, so along the band each lies off its middle
+    by a share of the longer one's offset where it runs on alone (``margin`` points past
+    the cut, beyond the skeleton's jog there) that grows with the distance from the
+    opening, the shorter one to the other side; never by more than ``most_px`` (the room
+    one shaft has in the band beside the other). The jog itself is left out.
+    """
+    n = len(points)
+    beyond = cut + margin
+    if cut < 2 or beyond >= n:
+        return points, points[: cut + 1]
+    # The band's middle is read short of the cut, where the skeleton already bends
+    # towards the longer hair running on.
+    anchor = max(0, cut - margin)
+    base = max(0, anchor - 2 * margin)
+    direction = points[anchor] - points[base]
+    norm = float(np.hypot(*direction))
+    if norm < 1.0:
+        return points, points[: cut + 1]
+    direction = direction / norm
+    away = points[beyond] - points[anchor]
+    lateral = float(np.clip(direction[0] * away[1] - direction[1] * away[0], -most_px, most_px))
+    tangent = profiles.tangents(points[: cut + 1])
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    arc = arc_lengths(points[: beyond + 1])
+    shift = normal * (lateral * arc[: cut + 1] / max(float(arc[beyond]), 1e-9))[:, None]
+    return np.vstack([points[: cut + 1] + shift, points[beyond:]]), points[: cut + 1] - shift
 
 
 def _pair_offsets(points: np.ndarray, half_width: np.ndarray, shaft_px: float) -> np.ndarray:
@@ -1095,7 +1196,9 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         profile = profile_along(points, keep, local)
         measured.append((start_node, end_node, points, local, profile, shared))
 
-    def profile_widens(points: np.ndarray, cut: int, wide_first: bool, local: float) -> bool:
+    def profile_widens(
+        points: np.ndarray, cut: int, wide_first: bool, local: float, near: int | None = None
+    ) -> bool:
         """Whether the cross profile, not only the mask, is ``OVERLAP_WIDTH_RATIO`` times
         as wide (its span at half its height) on the wide side of ``cut`` as on the other.
 
@@ -1107,6 +1210,12 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         index = np.arange(len(points))
         head = (index >= skip) & (index < cut)
         tail = (index >= cut) & (index < len(points) - skip)
+        if near is not None:
+            # Only the stretch next to the cut is wide (a band widening towards it).
+            if wide_first:
+                head &= index >= cut - near
+            else:
+                tail &= index < cut + near
         spans = []
         for keep in (head, tail) if wide_first else (tail, head):
             profile = profile_along(points, keep, local) if keep.sum() >= 3 else None
@@ -1115,6 +1224,21 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 return False
             spans.append(span)
         return spans[0] >= OVERLAP_WIDTH_RATIO * spans[1]
+
+    def width_where(points: np.ndarray, keep: np.ndarray) -> float:
+        """A shaft's width read from the profile over the ``keep`` points alone (where
+        it lies alone in a band it shares elsewhere); the band's width there if no
+        profile fits."""
+        band = max(float(np.median(2 * _at(half_width, points[keep]))), 1.0)
+        profile = profile_along(points, keep, band)
+        fit = (
+            None
+            if profile is None
+            else profiles.fit_width(
+                profile, sigma_px=sigma, max_radius_px=max_shaft_px, initial_width_px=band
+            )
+        )
+        return fit.width_px if fit is not None and fit.converged and fit.residual < 0.35 else band
 
     # The optics' blur, measured on the hairs wide enough to show it apart from their width.
     sigmas = []
@@ -1200,6 +1324,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
         overlap = None
         step = None
         fan = None
+        parting = False
         # Should the opening show at the wide end: one shaft, as wide as measured (or, if no
         # width could be read, as the band), never a line without a width of its own.
         single_width_px = width_px if width_px is not None else local
@@ -1211,23 +1336,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             _narrow_first, near, apart_px = fan
             keep = np.zeros(len(points), dtype=bool)
             keep[near] = True
-            shaft_local = max(float(np.median(2 * _at(half_width, points[near]))), 1.0)
-            near_profile = profile_along(points, keep, shaft_local)
-            near_fit = (
-                None
-                if near_profile is None
-                else profiles.fit_width(
-                    near_profile,
-                    sigma_px=sigma,
-                    max_radius_px=max_shaft_px,
-                    initial_width_px=shaft_local,
-                )
-            )
-            joint_px = (
-                near_fit.width_px
-                if near_fit is not None and near_fit.converged and near_fit.residual < 0.35
-                else shaft_local
-            )
+            joint_px = width_where(points, keep)
             # Near the opening the two shafts still overlap: the band there is one shaft
             # plus their parting.
             shaft_px = max(joint_px - apart_px, 0.5 * joint_px)
@@ -1236,9 +1345,23 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             step = _overlap_step(points, half_width, OPENING_REACH_UM / scale)
             if step is not None and not profile_widens(points, *step, local):
                 step = None
+            if step is None:
+                wedge = _wedge_step(points, half_width, OPENING_REACH_UM / scale)
+                if wedge is not None and profile_widens(points, *wedge[:2], local, wedge[2]):
+                    step, parting = wedge[:2], True
         if step is not None:
             cut, wide_first = step
             overlap = points[: cut + 1] if wide_first else points[cut:]
+            # The hair running on past the step lies alone on the narrow side: its width
+            # is read there, not over the stretch it shares with the second shaft.
+            lone = np.zeros(len(points), dtype=bool)
+            skip = _ends_left_out(local, 0.0)
+            if wide_first:
+                lone[cut + skip : len(points) - skip] = True
+            else:
+                lone[skip : cut - skip] = True
+            if lone.sum() >= 3:
+                width_px = width_where(points, lone)
         candidates.append(
             _Candidate(
                 points=points,
@@ -1248,6 +1371,7 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
                 end_node=end_node,
                 pair=pair,
                 overlap=overlap,
+                parting=parting,
                 shared=shared if has_shared else None,
                 fan_narrow_end=None if fan is None else (0 if fan[0] else 1),
                 single_width_px=single_width_px,
@@ -1339,8 +1463,10 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             # from its opening is one shaft tapering to its tip (a regrowing hair's). (``w``
             # above was the pair's width; it only placed the ends and judged the openings.)
             candidate = replace(candidate, pair=False, width_px=candidate.single_width_px)
-        ordered = points if exit_index == 0 else points[::-1]
+        # The path from its exit; ``ordered`` may be moved off it below, ``axis`` is not.
+        axis = ordered = points if exit_index == 0 else points[::-1]
         exit_point = ends[exit_index]
+        parted: np.ndarray | None = None  # the second shaft's line, where it was placed
         if candidate.pair and candidate.width_px:
             # Two shafts side by side: each is half as wide, a quarter-width off the axis.
             half = candidate.width_px / 2
@@ -1357,6 +1483,16 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             if candidate.shared is not None and candidate.width_px is not None:
                 shared = candidate.shared if exit_index == 0 else candidate.shared[::-1]
                 ordered = _off_the_stem(ordered, shared, half_width, candidate.width_px)
+            elif (
+                candidate.parting
+                and candidate.overlap is not None
+                and np.array_equal(candidate.overlap[0], points[0]) == (exit_index == 0)
+            ):
+                cut = len(candidate.overlap) - 1
+                single = candidate.width_px or w
+                margin = max(3, round(single))
+                band = float(np.median(_at(half_width, axis[max(0, cut - margin) : cut + 1])))
+                ordered, parted = _parting(axis, cut, margin, max(0.0, band - single / 2))
             hairs.append(_hair(len(hairs) + 1, ordered, width_um, exit_point, seen, region, shape))
             exits.append(exit_point)
         if candidate.overlap is not None:
@@ -1364,14 +1500,16 @@ def analyze(image: np.ndarray, um_per_px: float, roi: Roi | str | None = None) -
             # the stretch reaches the exit; its own width cannot be read under the first.
             part = candidate.overlap
             at_exit = (
-                float(np.hypot(*(part[0] - ordered[0]))) < 2
-                or float(np.hypot(*(part[-1] - ordered[0]))) < 2
+                float(np.hypot(*(part[0] - axis[0]))) < 2
+                or float(np.hypot(*(part[-1] - axis[0]))) < 2
             )
-            if at_exit:
-                line = part if float(np.hypot(*(part[0] - ordered[0]))) < 2 else part[::-1]
+            if parted is not None:
+                line, second_exit, second_seen = parted, exit_point, seen
+            elif at_exit:
+                line = part if float(np.hypot(*(part[0] - axis[0]))) < 2 else part[::-1]
                 second_exit, second_seen = exit_point, seen
             else:
-                line = part if float(np.hypot(*(part[-1] - ordered[-1]))) < 2 else part[::-1]
+                line = part if float(np.hypot(*(part[-1] - axis[-1]))) < 2 else part[::-1]
                 second_exit, second_seen = line[0], not _near_border(line[0], shape, w / 2 + 3)
             hairs.append(_hair(len(hairs) + 1, line, None, second_exit, second_seen, region, shape))
             exits.append(second_exit)
