@@ -615,7 +615,7 @@ def _wedge_step(
             if single <= 1.0 or top < OVERLAP_WIDTH_RATIO * single:
                 continue
             near = max(STEP_LEAST_HOLD_PX, round(2 * single))
-            if float(np.median(y[cut - near : cut])) < OVERLAP_WIDTH_RATIO * single:
+            if float(np.median(y[max(0, cut - near) : cut])) < OVERLAP_WIDTH_RATIO * single:
                 continue
             # The wide side is a straight widening, not a bump or a second step.
             if math.sqrt(head_error / cut) > WEDGE_LINE_ERROR * single:
